@@ -1,0 +1,110 @@
+"""Command line: `python -m exporter export|models|fetch`.
+
+User-facing errors (ExportError) print as one line without a traceback and
+exit with status 1; --debug shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from exporter.errors import ExportError
+
+DEFAULT_CACHE = Path(os.environ.get("LATENT_ARTICLE_CACHE", ".cache/exporter"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m exporter", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    export = commands.add_parser("export", help="run the models of a config and write the data files")
+    export.add_argument("--config", type=Path, default=Path("article/export.toml"), help="export TOML")
+    export.add_argument("--out", type=Path, default=None, help="data folder (default: the config's [export] out)")
+    export.add_argument("--only", action="append", default=None, metavar="NAME",
+                        help="export only this model (spec or slug) or dataset; repeatable")
+    export.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps ...")
+    export.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="embedding and model cache folder")
+    export.add_argument("--skip-bad", action="store_true", help="skip unreadable items and list them instead of failing")
+    export.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+    models = commands.add_parser("models", help="list the model specs that can be named in a config")
+    models.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+    fetch = commands.add_parser("fetch", help="download data for users with a network")
+    fetch_kinds = fetch.add_subparsers(dest="what", required=True)
+    coco = fetch_kinds.add_parser("coco", help="MS-COCO val2017 captions and just the chosen images")
+    coco.add_argument("--out", type=Path, required=True, help="folder for annotations/ and val2017/")
+    coco.add_argument("--n", type=int, default=1000, help="number of pairs to choose")
+    coco.add_argument("--seed", type=int, default=31415)
+    coco.add_argument("--filter", default=None, metavar="WORD", help="keep captions containing this word")
+    coco.add_argument("--annotations-url", default=None, help="override the annotations URL (mirrors)")
+    coco.add_argument("--images-url", default=None, help="override the images base URL (mirrors)")
+    coco.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return parser
+
+
+def _export(args: argparse.Namespace) -> int:
+    from exporter.config import load_config
+    from exporter.pipeline import run_export
+
+    config = load_config(args.config)
+    out = args.out or config.out
+    if out is None:
+        raise ExportError(f"{args.config}: no output folder; pass --out DIR or set out = \"...\" under [export]")
+    report = run_export(
+        config,
+        out,
+        cache_dir=args.cache,
+        device=args.device,
+        only=set(args.only) if args.only else None,
+        skip_bad=args.skip_bad,
+    )
+    for dataset, skipped in report.skipped.items():
+        for item in skipped:
+            print(f"skipped in {dataset}: {item}", file=sys.stderr)
+    stages = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in report.stage_seconds.items())
+    print(f"wrote {len(report.results)} results to {report.out_dir} ({stages})")
+    return 0
+
+
+def _models(_: argparse.Namespace) -> int:
+    from exporter.models.registry import list_model_kinds
+
+    for pattern, description in list_model_kinds():
+        print(f"{pattern:<48} {description}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from exporter.fetch_coco import fetch_coco
+
+    kwargs = {}
+    if args.annotations_url:
+        kwargs["annotations_url"] = args.annotations_url
+    if args.images_url:
+        kwargs["images_url"] = args.images_url
+    fetch_coco(args.out, n=args.n, seed=args.seed, word_filter=args.filter, **kwargs)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"export": _export, "models": _models, "fetch": _fetch}
+    try:
+        return handlers[args.command](args)
+    except ExportError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; finished batches are cached and the next run resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

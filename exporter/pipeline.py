@@ -1,0 +1,510 @@
+"""Config in, data files out: the orchestration of the export stage.
+
+Everything is written into a staging folder beside the output and swapped in
+at the end, so a failed export leaves the previous output untouched and no
+half-written files behind.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from exporter import __version__
+from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
+from exporter.config import ExportConfig, ModelConfig
+from exporter.contract import SCHEMA_VERSION, encode_array, write_json_atomic
+from exporter.errors import ExportError
+from exporter.thumbnails import write_thumbnail
+
+STATUS = sys.stderr
+
+
+@dataclass
+class StageTimer:
+    """Wall-clock time per stage, reported in build-info.json and by the benchmark."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class ExportReport:
+    out_dir: Path
+    results: list[tuple[str, str]]
+    stage_seconds: dict[str, float]
+    pairs_embedded: int
+    skipped: dict[str, list[str]]
+
+
+def _say(message: str) -> None:
+    print(message, file=STATUS, flush=True)
+
+
+def _recall(values: dict) -> dict[str, float]:
+    return {key: float(values[key]) for key in ("r1", "r5", "r10")}
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def _write_dataset(dataset, out: Path, thumbnail_px: int) -> dict:
+    folder = out / "datasets" / dataset.name
+    items = []
+    for item in dataset.items:
+        image_name = None
+        if item.image is not None:
+            image_name = "thumbs/" + write_thumbnail(item.image(), folder / "thumbs", thumbnail_px)
+        entry: dict[str, Any] = {"id": item.id, "text": item.text, "image": image_name, "label": item.label}
+        if item.extra:
+            entry["extra"] = dict(item.extra)
+        items.append(entry)
+    payload = {
+        "dataset": dataset.name,
+        "n": len(items),
+        "modalities": list(dataset.modalities),
+        "items": items,
+        "classes": list(dataset.classes) if dataset.classes else None,
+    }
+    write_json_atomic(folder / "items.json", payload, schema="items")
+    entry = {
+        "name": dataset.name,
+        "kind": dataset.kind,
+        "n": len(items),
+        "modalities": list(dataset.modalities),
+        "items": f"datasets/{dataset.name}/items.json",
+        "has_labels": bool(dataset.classes),
+        "description": dataset.description,
+    }
+    skipped = list(getattr(dataset, "skipped", []) or [])
+    if skipped:
+        entry["skipped"] = skipped
+    return entry
+
+
+# ---------------------------------------------------------------- analyses
+
+
+def _similarity_payload(model_name: str, dataset, blocks: list[np.ndarray], n_clusters: int) -> dict:
+    matrix = similarity.stacked_similarity(blocks)
+    n = blocks[0].shape[0]
+    order, clusters = clustering.cluster_order(
+        matrix[:n, n : 2 * n], [item.text for item in dataset.items], n_clusters=n_clusters
+    )
+    return {
+        "model": model_name,
+        "dataset": dataset.name,
+        "n": n,
+        "modalities": list(dataset.modalities),
+        "matrix": encode_array(matrix, "u1"),
+        "order": [int(i) for i in order],
+        "clusters": [
+            {"start": int(c["start"]), "size": int(c["size"]), "label": str(c["label"])} for c in clusters
+        ],
+    }
+
+
+def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int) -> tuple[dict, dict]:
+    k = min(k, image.shape[0])
+    directions = {}
+    for name, (query, gallery) in {"i2t": (image, text), "t2i": (text, image)}.items():
+        indices, scores = retrieval.top_k(query, gallery, k)
+        directions[name] = {
+            "indices": encode_array(np.asarray(indices, dtype=np.int64), "u2"),
+            "scores": encode_array(np.asarray(scores, dtype=np.float64), "u1"),
+        }
+    recall = retrieval.recall_at_k(image, text)
+    payload = {"k": k, **directions, "recall": {d: _recall(recall[d]) for d in ("i2t", "t2i")}}
+    return payload, recall
+
+
+def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
+    steps = []
+    closed_core: dict[str, Any] = {}
+    for fraction in options.gap_fractions:
+        shifted_image, shifted_text = gap_shift.close_gap(image, text, fraction)
+        loss_i2t, loss_t2i = metrics.contrastive_loss(
+            shifted_image, shifted_text, logit_scale=info.logit_scale, logit_bias=info.logit_bias
+        )
+        recall = retrieval.recall_at_k(shifted_image, shifted_text)
+        step = {
+            "fraction": float(fraction),
+            "centroid_distance": float(np.linalg.norm(shifted_image.mean(0) - shifted_text.mean(0))),
+            "loss_i2t": float(loss_i2t),
+            "loss_t2i": float(loss_t2i),
+            "recall_i2t": _recall(recall["i2t"]),
+            "recall_t2i": _recall(recall["t2i"]),
+            "matrix": encode_array(
+                similarity.stacked_similarity([shifted_image, shifted_text, *extra_blocks]), "u1"
+            ),
+        }
+        steps.append(step)
+    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
+    loss_i2t, loss_t2i = metrics.contrastive_loss(
+        closed_image, closed_text, logit_scale=info.logit_scale, logit_bias=info.logit_bias
+    )
+    recall = retrieval.recall_at_k(closed_image, closed_text)
+    closed_core = {
+        "centroid_distance": float(np.linalg.norm(closed_image.mean(0) - closed_text.mean(0))),
+        "loss_i2t": float(loss_i2t),
+        "loss_t2i": float(loss_t2i),
+        "recall_i2t": _recall(recall["i2t"]),
+        "recall_t2i": _recall(recall["t2i"]),
+    }
+    deltas = np.arange(
+        options.landscape_start, options.landscape_stop + options.landscape_step / 2, options.landscape_step
+    )
+    landscape = gap_shift.loss_landscape(
+        image, text, logit_scale=info.logit_scale, logit_bias=info.logit_bias, deltas=deltas
+    )
+    payload = {
+        "gap_vector_norm": float(np.linalg.norm(image.mean(0) - text.mean(0))),
+        "steps": steps,
+        "landscape": {
+            key: [float(v) for v in landscape[key]] for key in ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
+        }
+        | {
+            point: {k: float(landscape[point][k]) for k in ("delta", "distance", "loss")}
+            for point in ("original", "closed")
+        },
+    }
+    return payload, closed_core
+
+
+def _projection_payload(image, text, extra_blocks, methods, seed) -> dict:
+    original = np.concatenate([image, text, *extra_blocks])
+    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
+    closed = np.concatenate([closed_image, closed_text, *extra_blocks])
+    points: dict[str, dict] = {}
+    for method in methods:
+        points[method] = {
+            variant: encode_array(projection.project(stacked, method, seed=seed), "i2")
+            for variant, stacked in (("original", original), ("closed", closed))
+        }
+    return {"methods": list(methods), "variants": ["original", "closed"], "points": points}
+
+
+def _zeroshot_payload(model, dataset, image, text) -> tuple[dict, dict, dict]:
+    """Zero-shot accuracy per prompt template, on the original and the gap-closed space."""
+    classes = list(dataset.classes)
+    labels = [classes.index(item.label) for item in dataset.items]
+    gap = image.mean(0) - text.mean(0)
+    closed_image = _normalise(image - gap / 2)
+    runs, accuracy, closed_accuracy = [], {}, {}
+    for template in dataset.zero_shot_templates:
+        class_text = model.encode_texts([template.format(name) for name in classes])
+        probs = zeroshot.classify(image, class_text, logit_scale=model.info.logit_scale)
+        acc = float(zeroshot.accuracy(probs, labels))
+        runs.append({"template": template, "accuracy": acc, "probs": encode_array(probs, "u1", lo=0.0, hi=1.0)})
+        accuracy[template] = acc
+        closed_probs = zeroshot.classify(
+            closed_image, _normalise(class_text + gap / 2), logit_scale=model.info.logit_scale
+        )
+        closed_accuracy[template] = float(zeroshot.accuracy(closed_probs, labels))
+    return {"classes": classes, "labels": labels, "runs": runs}, accuracy, closed_accuracy
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------- training dynamics
+
+
+def _training_payload(model_cfg: ModelConfig, dataset, dynamics_file: Path, seed: int) -> dict:
+    with np.load(dynamics_file) as data:
+        snapshots_image = data["image"]
+        snapshots_text = data["text"]
+        steps = data["steps"]
+        curve = {
+            "step": [int(s) for s in data["curve_step"]],
+            "loss": [float(v) for v in data["loss"]],
+            "centroid_distance": [float(v) for v in data["centroid_distance"]],
+            "temperature": [float(v) for v in data["temperature"]],
+        }
+    n = snapshots_image.shape[1]
+    if n != len(dataset.items):
+        raise ExportError(
+            f"training snapshots of {model_cfg.spec} hold {n} pairs but dataset '{dataset.name}' has "
+            f"{len(dataset.items)}; set n = {n} on that dataset or choose another training_dataset"
+        )
+    stacked = [np.concatenate([_normalise(i), _normalise(t)]) for i, t in zip(snapshots_image, snapshots_text)]
+    projected = projection.fit_transform_many(stacked, seed=seed)
+    return {
+        "model": model_cfg.spec,
+        "dataset": dataset.name,
+        "n": int(n),
+        "curve": curve,
+        "snapshots": [
+            {
+                "step": int(step),
+                "centroid_distance": float(
+                    np.linalg.norm(_normalise(img).mean(0) - _normalise(txt).mean(0))
+                ),
+                "points": encode_array(points, "i2"),
+            }
+            for step, img, txt, points in zip(steps, snapshots_image, snapshots_text, projected)
+        ],
+    }
+
+
+# ---------------------------------------------------------------- the export
+
+
+def _model_entry(cfg: ModelConfig, info) -> dict:
+    return {
+        "name": cfg.spec,
+        "slug": cfg.slug,
+        "label": cfg.label,
+        "family": info.family,
+        "objective": info.objective,
+        "weights": info.weights,
+        "temperature": 1.0 / float(info.logit_scale),
+        "logit_scale": float(info.logit_scale),
+        "logit_bias": None if info.logit_bias is None else float(info.logit_bias),
+        "embed_dim": int(info.embed_dim),
+        "trained": bool(info.trained),
+        "description": info.description,
+    }
+
+
+def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, cache_dir, skip_bad) -> dict:
+    from exporter.embed import embed_dataset
+
+    with timer.stage("embed"):
+        vectors = embed_dataset(
+            model, dataset, cache_dir=cache_dir, batch_size=options.batch_size, skip_bad=skip_bad
+        )
+    blocks = [np.asarray(vectors[m], dtype=np.float64) for m in dataset.modalities]
+    image, text, extra = blocks[0], blocks[1], blocks[2:]
+    info = model.info
+    folder = out / "results" / cfg.slug / dataset.name
+    rel = f"results/{cfg.slug}/{dataset.name}"
+    files = {}
+    with timer.stage("similarity"):
+        write_json_atomic(
+            folder / "similarity.json",
+            _similarity_payload(cfg.spec, dataset, blocks, options.clusters),
+            schema="similarity",
+        )
+        files["similarity"] = f"{rel}/similarity.json"
+    with timer.stage("metrics"):
+        measured = metrics.gap_metrics(
+            image, text, logit_scale=info.logit_scale, logit_bias=info.logit_bias, seed=options.seed
+        )
+        retrieval_payload, _ = _retrieval_payload(image, text, options.retrieval_k)
+        write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
+        files["retrieval"] = f"{rel}/retrieval.json"
+    with timer.stage("gap"):
+        gap_payload, closed = _gap_payload(image, text, extra, info, options)
+        write_json_atomic(folder / "gap.json", gap_payload, schema="gap")
+        files["gap"] = f"{rel}/gap.json"
+    with timer.stage("projections"):
+        write_json_atomic(
+            folder / "projections.json",
+            _projection_payload(image, text, extra, options.projections, options.seed),
+            schema="projections",
+        )
+        files["projections"] = f"{rel}/projections.json"
+    metric_values = {key: value for key, value in measured.items()}
+    metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
+    metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
+    if dataset.classes and hasattr(model, "encode_texts") and info.family != "precomputed":
+        with timer.stage("zeroshot"):
+            payload, accuracy, closed_accuracy = _zeroshot_payload(model, dataset, image, text)
+            write_json_atomic(folder / "zeroshot.json", payload, schema="zeroshot")
+            files["zeroshot"] = f"{rel}/zeroshot.json"
+            metric_values["zeroshot"] = accuracy
+            closed["zeroshot"] = closed_accuracy
+    metric_values["closed"] = closed
+    return {"model": cfg.spec, "dataset": dataset.name, "files": files, "metrics": metric_values}
+
+
+def _stage_dir(out_dir: Path) -> Path:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Replace out_dir by staging with two renames, so readers never see a mix."""
+    backup = None
+    if out_dir.exists():
+        backup = out_dir.with_name(f".{out_dir.name}.old-{time.time_ns()}")
+        out_dir.rename(backup)
+    staging.rename(out_dir)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "exporter": __version__, "numpy": np.__version__}
+    for name in ("torch", "open_clip", "sklearn", "umap"):
+        module = sys.modules.get(name)
+        if module is not None:
+            versions[name] = str(getattr(module, "__version__", "?"))
+    return versions
+
+
+def run_export(
+    config: ExportConfig,
+    out_dir: Path,
+    *,
+    cache_dir: Path,
+    device: str = "auto",
+    only: set[str] | None = None,
+    skip_bad: bool = False,
+) -> ExportReport:
+    """Run every (model, dataset) pair of the config and write the data folder.
+
+    `only` restricts the run to the named models (specs or slugs) and datasets;
+    results of other pairs already in out_dir are kept.
+    """
+    from exporter.datasets.registry import load_dataset
+    from exporter.models.registry import resolve_model
+
+    out_dir = Path(out_dir)
+    options = config.options
+    timer = StageTimer()
+    staging = _stage_dir(out_dir)
+    try:
+        selection = _Selection.from_only(only, config)
+        kept_results, kept_training, kept_models, kept_datasets = _carry_over(out_dir, staging, only)
+        selected_datasets = [d for d in config.datasets if selection.dataset(d.name)]
+        datasets = {}
+        dataset_entries = []
+        for dataset_cfg in selected_datasets:
+            with timer.stage("datasets"):
+                _say(f"dataset {dataset_cfg.name} ({dataset_cfg.kind})")
+                dataset = load_dataset(dataset_cfg, seed=options.seed, skip_bad=skip_bad)
+                datasets[dataset.name] = dataset
+                dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px))
+        results, training, model_entries = [], [], []
+        pairs_embedded = 0
+        for model_cfg in config.models:
+            if not selection.model(model_cfg):
+                continue
+            with timer.stage("models"):
+                _say(f"model {model_cfg.spec}")
+                model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir)
+            model_entries.append(_model_entry(model_cfg, model.info))
+            for name, dataset in datasets.items():
+                if model_cfg.datasets is not None and name not in model_cfg.datasets:
+                    continue
+                _say(f"  {model_cfg.spec} x {name}: {len(dataset.items)} pairs")
+                results.append(
+                    _export_pair(model, model_cfg, dataset, staging, options, timer, cache_dir, skip_bad)
+                )
+                pairs_embedded += len(dataset.items)
+            dynamics_file = getattr(getattr(model, "artifact", None), "dynamics_file", None)
+            training_dataset = _training_dataset(config, datasets)
+            if dynamics_file is not None and training_dataset is not None:
+                with timer.stage("training"):
+                    payload = _training_payload(model_cfg, training_dataset, Path(dynamics_file), options.seed)
+                    write_json_atomic(staging / "training" / f"{model_cfg.slug}.json", payload, schema="training")
+                training.append(
+                    {"model": model_cfg.spec, "dataset": training_dataset.name, "file": f"training/{model_cfg.slug}.json"}
+                )
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "seed": options.seed,
+            "datasets": _merge(kept_datasets, dataset_entries, ("name",), [d.name for d in config.datasets]),
+            "models": _merge(kept_models, model_entries, ("name",), [m.spec for m in config.models]),
+            "results": _merge(kept_results, results, ("model", "dataset"), None),
+            "training": _merge(kept_training, training, ("model",), None),
+        }
+        write_json_atomic(staging / "manifest.json", manifest, schema="manifest")
+        build_info = {
+            "config": str(config.path),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
+            "pairs_embedded": pairs_embedded,
+            "device": device,
+            "versions": _versions(),
+        }
+        (staging / "build-info.json").write_text(json.dumps(build_info, indent=2) + "\n", encoding="utf-8")
+        _swap_in(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ExportReport(
+        out_dir=out_dir,
+        results=[(r["model"], r["dataset"]) for r in results],
+        stage_seconds=dict(timer.seconds),
+        pairs_embedded=pairs_embedded,
+        skipped={name: list(getattr(d, "skipped", []) or []) for name, d in datasets.items()},
+    )
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """What --only selects: named models and/or datasets; naming none of a kind selects all of it."""
+
+    models: frozenset[str] | None
+    datasets: frozenset[str] | None
+
+    @classmethod
+    def from_only(cls, only: set[str] | None, config: ExportConfig) -> _Selection:
+        if only is None:
+            return cls(None, None)
+        dataset_names = {d.name for d in config.datasets}
+        model_names = {m.spec for m in config.models} | {m.slug for m in config.models}
+        unknown = sorted(only - dataset_names - model_names)
+        if unknown:
+            raise ExportError(
+                f"--only names '{unknown[0]}', which is neither a model nor a dataset of {config.path}"
+            )
+        chosen_models = frozenset(only & model_names) or None
+        chosen_datasets = frozenset(only & dataset_names) or None
+        return cls(chosen_models, chosen_datasets)
+
+    def model(self, cfg: ModelConfig) -> bool:
+        return self.models is None or bool({cfg.spec, cfg.slug} & self.models)
+
+    def dataset(self, name: str) -> bool:
+        return self.datasets is None or name in self.datasets
+
+
+def _training_dataset(config: ExportConfig, datasets: dict):
+    name = config.options.training_dataset
+    if name is not None:
+        return datasets.get(name)
+    return next((d for d in datasets.values() if d.kind == "shapes"), None)
+
+
+def _merge(kept: list[dict], fresh: list[dict], keys: tuple[str, ...], order: list[str] | None) -> list[dict]:
+    """Fresh entries replace kept ones with the same key; order follows the config where given."""
+    merged = {tuple(e[k] for k in keys): e for e in kept}
+    for entry in fresh:
+        merged[tuple(entry[k] for k in keys)] = entry
+    entries = list(merged.values())
+    if order is not None:
+        rank = {name: i for i, name in enumerate(order)}
+        entries.sort(key=lambda e: rank.get(e[keys[0]], len(rank)))
+    return entries
+
+
+def _carry_over(out_dir: Path, staging: Path, only: set[str] | None):
+    """With --only, keep the previous output's other results (files and manifest entries)."""
+    if only is None or not (out_dir / "manifest.json").exists():
+        return [], [], [], []
+    shutil.copytree(out_dir, staging, dirs_exist_ok=True)
+    (staging / "build-info.json").unlink(missing_ok=True)
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    return manifest["results"], manifest["training"], manifest["models"], manifest["datasets"]
