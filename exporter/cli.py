@@ -23,12 +23,21 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="run the models of a config and write the data files")
     export.add_argument("--config", type=Path, default=Path("article/export.toml"), help="export TOML")
-    export.add_argument("--out", type=Path, default=None, help="data folder (default: the config's [export] out)")
-    export.add_argument("--only", action="append", default=None, metavar="NAME",
-                        help="export only this model (spec or slug) or dataset; repeatable")
+    export.add_argument(
+        "--out", type=Path, default=None, help="data folder (default: the config's [export] out)"
+    )
+    export.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="export only this model (spec or slug) or dataset; repeatable",
+    )
     export.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps ...")
     export.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="embedding and model cache folder")
-    export.add_argument("--skip-bad", action="store_true", help="skip unreadable items and list them instead of failing")
+    export.add_argument(
+        "--skip-bad", action="store_true", help="skip unreadable items and list them instead of failing"
+    )
     export.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
     models = commands.add_parser("models", help="list the model specs that can be named in a config")
@@ -41,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     coco.add_argument("--n", type=int, default=1000, help="number of pairs to choose")
     coco.add_argument("--seed", type=int, default=31415)
     coco.add_argument("--filter", default=None, metavar="WORD", help="keep captions containing this word")
-    coco.add_argument("--annotations-url", default=None, help="override the annotations URL (mirrors)")
-    coco.add_argument("--images-url", default=None, help="override the images base URL (mirrors)")
+    coco.add_argument("--caption", choices=("first", "random"), default="first", help="which of the captions")
+    coco.add_argument("--base-url", default=None, help="a COCO mirror laid out like the official hosts")
     coco.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return parser
 
@@ -54,7 +63,9 @@ def _export(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = args.out or config.out
     if out is None:
-        raise ExportError(f"{args.config}: no output folder; pass --out DIR or set out = \"...\" under [export]")
+        raise ExportError(
+            f'{args.config}: no output folder; pass --out DIR or set out = "..." under [export]'
+        )
     report = run_export(
         config,
         out,
@@ -80,14 +91,13 @@ def _models(_: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from exporter.fetch_coco import fetch_coco
+    from exporter.fetch_coco import coco_urls, fetch_coco
 
-    kwargs = {}
-    if args.annotations_url:
-        kwargs["annotations_url"] = args.annotations_url
-    if args.images_url:
-        kwargs["images_url"] = args.images_url
-    fetch_coco(args.out, n=args.n, seed=args.seed, word_filter=args.filter, **kwargs)
+    urls = {}
+    if args.base_url:
+        urls["annotations_url"], urls["images_url"] = coco_urls(args.base_url)
+    result = fetch_coco(args.out, n=args.n, seed=args.seed, word_filter=args.filter, caption=args.caption, **urls)
+    print(f"{len(result.downloaded)} images downloaded, {len(result.already_present)} already present in {args.out}")
     return 0
 
 

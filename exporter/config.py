@@ -113,12 +113,16 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
             values[key] = _expect(raw, kind, where, key)
     for method in values.get("projections", ()):
         if method not in PROJECTION_METHODS:
-            raise ExportError(f"{where}: unknown projection '{method}'{_closest(method, list(PROJECTION_METHODS))}")
+            raise ExportError(
+                f"{where}: unknown projection '{method}'{_closest(method, list(PROJECTION_METHODS))}"
+            )
     for key in ("batch_size", "retrieval_k", "clusters", "thumbnail_px"):
         if key in values and values[key] < 1:
             raise ExportError(f"{where}: '{key}' must be at least 1, got {values[key]}")
     if values.get("thumbnail_px", 160) > 160:
-        raise ExportError(f"{where}: 'thumbnail_px' is at most 160 (previews stay small), got {values['thumbnail_px']}")
+        raise ExportError(
+            f"{where}: 'thumbnail_px' is at most 160 (previews stay small), got {values['thumbnail_px']}"
+        )
     if values.get("landscape_step", 0.25) <= 0:
         raise ExportError(f"{where}: 'landscape_step' must be positive")
     out = table.get("out")
@@ -134,11 +138,13 @@ def parse_config(text: str, path: Path) -> ExportConfig:
     except tomllib.TOMLDecodeError as error:
         raise ExportError(f"{path}: malformed TOML: {error}; fix that line") from error
     _check_keys(data, {"export", "datasets", "models"}, str(path))
-    options, out = _parse_options(_expect(data.get("export", {}), dict, str(path), "export"), f"{path} [export]")
+    options, out = _parse_options(
+        _expect(data.get("export", {}), dict, str(path), "export"), f"{path} [export]"
+    )
 
     raw_datasets = _expect(data.get("datasets", []), list, str(path), "datasets")
     if not raw_datasets:
-        raise ExportError(f"{path}: no [[datasets]] listed; add at least one, e.g. kind = \"samples\"")
+        raise ExportError(f'{path}: no [[datasets]] listed; add at least one, e.g. kind = "samples"')
     datasets: list[DatasetConfig] = []
     for index, table in enumerate(raw_datasets, start=1):
         where = f"{path} [[datasets]] #{index}"
@@ -156,7 +162,7 @@ def parse_config(text: str, path: Path) -> ExportConfig:
 
     raw_models = _expect(data.get("models", []), list, str(path), "models")
     if not raw_models:
-        raise ExportError(f"{path}: no [[models]] listed; add one, e.g. spec = \"pocket:infonce\"")
+        raise ExportError(f'{path}: no [[models]] listed; add one, e.g. spec = "pocket:infonce"')
     dataset_names = [d.name for d in datasets]
     models: list[ModelConfig] = []
     for index, table in enumerate(raw_models, start=1):
@@ -193,7 +199,9 @@ def load_config(path: Path) -> ExportConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:
-        raise ExportError(f"{path}: config file not found; pass --config with an existing TOML file") from error
+        raise ExportError(
+            f"{path}: config file not found; pass --config with an existing TOML file"
+        ) from error
     except (OSError, UnicodeDecodeError) as error:
         raise ExportError(f"{path}: cannot read config ({error})") from error
     return parse_config(text, path)

@@ -93,7 +93,9 @@ def encode_array(values: Any, dtype: str, *, lo: float | None = None, hi: float 
         raw = q
     elif dtype in _NUMPY_DTYPES:
         raw = array.astype(_NUMPY_DTYPES[dtype])
-        if np.issubdtype(array.dtype, np.integer) and not np.array_equal(raw.astype(np.int64), array.astype(np.int64)):
+        if np.issubdtype(array.dtype, np.integer) and not np.array_equal(
+            raw.astype(np.int64), array.astype(np.int64)
+        ):
             raise ExportError(f"integer values do not fit dtype {dtype}")
     else:
         raise ExportError(f"unknown typed-array dtype {dtype!r}; use one of {sorted(_NUMPY_DTYPES)}")
@@ -130,6 +132,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; data files are public
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -65,17 +65,33 @@ def _recall(values: dict) -> dict[str, float]:
 # ---------------------------------------------------------------- datasets
 
 
-def _write_dataset(dataset, out: Path, thumbnail_px: int) -> dict:
+def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dict:
+    """Write previews; thumbnails decode every image fully, so a bad one is found here,
+    before any model runs, and (with --skip-bad) dropped for every model alike."""
     folder = out / "datasets" / dataset.name
     items = []
+    kept = []
     for item in dataset.items:
         image_name = None
         if item.image is not None:
-            image_name = "thumbs/" + write_thumbnail(item.image(), folder / "thumbs", thumbnail_px)
+            try:
+                image_name = "thumbs/" + write_thumbnail(item.image(), folder / "thumbs", thumbnail_px)
+            except (ExportError, OSError, ValueError) as error:
+                if not skip_bad:
+                    raise ExportError(
+                        f"dataset '{dataset.name}', item '{item.id}': cannot read its image ({error}); "
+                        "fix or remove it, or pass --skip-bad"
+                    ) from error
+                dataset.skipped.append(f"{item.id}: {error}")
+                continue
+        kept.append(item)
         entry: dict[str, Any] = {"id": item.id, "text": item.text, "image": image_name, "label": item.label}
         if item.extra:
             entry["extra"] = dict(item.extra)
         items.append(entry)
+    dataset.items[:] = kept
+    if not kept:
+        raise ExportError(f"dataset '{dataset.name}': every item was skipped; nothing is left to export")
     payload = {
         "dataset": dataset.name,
         "n": len(items),
@@ -135,57 +151,50 @@ def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int) -> tuple[dic
     return payload, recall
 
 
+_STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
+
+
 def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
-    steps = []
-    closed_core: dict[str, Any] = {}
-    for fraction in options.gap_fractions:
-        shifted_image, shifted_text = gap_shift.close_gap(image, text, fraction)
-        loss_i2t, loss_t2i = metrics.contrastive_loss(
-            shifted_image, shifted_text, logit_scale=info.logit_scale, logit_bias=info.logit_bias
-        )
-        recall = retrieval.recall_at_k(shifted_image, shifted_text)
-        step = {
-            "fraction": float(fraction),
-            "centroid_distance": float(np.linalg.norm(shifted_image.mean(0) - shifted_text.mean(0))),
-            "loss_i2t": float(loss_i2t),
-            "loss_t2i": float(loss_t2i),
-            "recall_i2t": _recall(recall["i2t"]),
-            "recall_t2i": _recall(recall["t2i"]),
-            "matrix": encode_array(
-                similarity.stacked_similarity([shifted_image, shifted_text, *extra_blocks]), "u1"
-            ),
-        }
-        steps.append(step)
-    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
-    loss_i2t, loss_t2i = metrics.contrastive_loss(
-        closed_image, closed_text, logit_scale=info.logit_scale, logit_bias=info.logit_bias
+    """The close-the-gap slider steps, the loss landscape and the fully closed metrics."""
+    fractions = list(options.gap_fractions)
+    if 1.0 not in fractions:
+        fractions.append(1.0)  # the closed metrics come from this step
+    steps = gap_shift.gap_steps(
+        image, text, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
     )
-    recall = retrieval.recall_at_k(closed_image, closed_text)
-    closed_core = {
-        "centroid_distance": float(np.linalg.norm(closed_image.mean(0) - closed_text.mean(0))),
-        "loss_i2t": float(loss_i2t),
-        "loss_t2i": float(loss_t2i),
-        "recall_i2t": _recall(recall["i2t"]),
-        "recall_t2i": _recall(recall["t2i"]),
-    }
+    written = []
+    closed: dict[str, Any] = {}
+    for fraction, step in zip(fractions, steps, strict=True):
+        core = {key: float(step[key]) for key in _STEP_KEYS}
+        core["recall_i2t"] = _recall(step["recall_i2t"])
+        core["recall_t2i"] = _recall(step["recall_t2i"])
+        if fraction == 1.0:
+            closed = {k: v for k, v in core.items() if k != "fraction"}
+        if fraction in options.gap_fractions:
+            matrix = step["similarity"]
+            if extra_blocks:  # further modalities stay where they are
+                matrix = similarity.stacked_similarity([step["image"], step["text"], *extra_blocks])
+            written.append(core | {"matrix": encode_array(matrix, "u1")})
     deltas = np.arange(
         options.landscape_start, options.landscape_stop + options.landscape_step / 2, options.landscape_step
     )
     landscape = gap_shift.loss_landscape(
         image, text, logit_scale=info.logit_scale, logit_bias=info.logit_bias, deltas=deltas
     )
-    payload = {
-        "gap_vector_norm": float(np.linalg.norm(image.mean(0) - text.mean(0))),
-        "steps": steps,
-        "landscape": {
-            key: [float(v) for v in landscape[key]] for key in ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
-        }
-        | {
-            point: {k: float(landscape[point][k]) for k in ("delta", "distance", "loss")}
-            for point in ("original", "closed")
-        },
+    curves = {
+        key: [float(v) for v in landscape[key]]
+        for key in ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
     }
-    return payload, closed_core
+    points = {
+        point: {key: float(landscape[point][key]) for key in ("delta", "distance", "loss")}
+        for point in ("original", "closed")
+    }
+    payload = {
+        "gap_vector_norm": float(np.linalg.norm(gap_shift.gap_vector(image, text))),
+        "steps": written,
+        "landscape": curves | points,
+    }
+    return payload, closed
 
 
 def _projection_payload(image, text, extra_blocks, methods, seed) -> dict:
@@ -202,27 +211,29 @@ def _projection_payload(image, text, extra_blocks, methods, seed) -> dict:
 
 
 def _zeroshot_payload(model, dataset, image, text) -> tuple[dict, dict, dict]:
-    """Zero-shot accuracy per prompt template, on the original and the gap-closed space."""
+    """Zero-shot accuracy per prompt template, on the original and the gap-closed space.
+
+    Closing moves images by -g/2 and texts by +g/2 (g from the dataset's pairs);
+    class prompts are texts, so they move with the texts.
+    """
     classes = list(dataset.classes)
     labels = [classes.index(item.label) for item in dataset.items]
-    gap = image.mean(0) - text.mean(0)
-    closed_image = _normalise(image - gap / 2)
+    gap = gap_shift.gap_vector(image, text)
+    closed_image, _ = gap_shift.close_gap(image, text, 1.0)
     runs, accuracy, closed_accuracy = [], {}, {}
     for template in dataset.zero_shot_templates:
         class_text = model.encode_texts([template.format(name) for name in classes])
         probs = zeroshot.classify(image, class_text, logit_scale=model.info.logit_scale)
-        acc = float(zeroshot.accuracy(probs, labels))
-        runs.append({"template": template, "accuracy": acc, "probs": encode_array(probs, "u1", lo=0.0, hi=1.0)})
+        acc = float(zeroshot.accuracy(probs, np.asarray(labels)))
+        runs.append(
+            {"template": template, "accuracy": acc, "probs": encode_array(probs, "u1", lo=0.0, hi=1.0)}
+        )
         accuracy[template] = acc
         closed_probs = zeroshot.classify(
-            closed_image, _normalise(class_text + gap / 2), logit_scale=model.info.logit_scale
+            closed_image, gap_shift.shift(class_text, gap / 2), logit_scale=model.info.logit_scale
         )
-        closed_accuracy[template] = float(zeroshot.accuracy(closed_probs, labels))
+        closed_accuracy[template] = float(zeroshot.accuracy(closed_probs, np.asarray(labels)))
     return {"classes": classes, "labels": labels, "runs": runs}, accuracy, closed_accuracy
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 # ---------------------------------------------------------------- training dynamics
@@ -245,7 +256,10 @@ def _training_payload(model_cfg: ModelConfig, dataset, dynamics_file: Path, seed
             f"training snapshots of {model_cfg.spec} hold {n} pairs but dataset '{dataset.name}' has "
             f"{len(dataset.items)}; set n = {n} on that dataset or choose another training_dataset"
         )
-    stacked = [np.concatenate([_normalise(i), _normalise(t)]) for i, t in zip(snapshots_image, snapshots_text)]
+    # Snapshots are raw encoder outputs: put them on the unit sphere, as the analyses assume.
+    snapshots_image = snapshots_image / np.linalg.norm(snapshots_image, axis=-1, keepdims=True)
+    snapshots_text = snapshots_text / np.linalg.norm(snapshots_text, axis=-1, keepdims=True)
+    stacked = [np.concatenate([img, txt]) for img, txt in zip(snapshots_image, snapshots_text, strict=True)]
     projected = projection.fit_transform_many(stacked, seed=seed)
     return {
         "model": model_cfg.spec,
@@ -255,12 +269,10 @@ def _training_payload(model_cfg: ModelConfig, dataset, dynamics_file: Path, seed
         "snapshots": [
             {
                 "step": int(step),
-                "centroid_distance": float(
-                    np.linalg.norm(_normalise(img).mean(0) - _normalise(txt).mean(0))
-                ),
+                "centroid_distance": metrics.centroid_distance(img, txt),
                 "points": encode_array(points, "i2"),
             }
-            for step, img, txt, points in zip(steps, snapshots_image, snapshots_text, projected)
+            for step, img, txt, points in zip(steps, snapshots_image, snapshots_text, projected, strict=True)
         ],
     }
 
@@ -339,7 +351,9 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
 
 def _stage_dir(out_dir: Path) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes an owner-only folder; the data folder is public
+    return staging
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:
@@ -394,7 +408,7 @@ def run_export(
                 _say(f"dataset {dataset_cfg.name} ({dataset_cfg.kind})")
                 dataset = load_dataset(dataset_cfg, seed=options.seed, skip_bad=skip_bad)
                 datasets[dataset.name] = dataset
-                dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px))
+                dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px, skip_bad))
         results, training, model_entries = [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
@@ -416,10 +430,18 @@ def run_export(
             training_dataset = _training_dataset(config, datasets)
             if dynamics_file is not None and training_dataset is not None:
                 with timer.stage("training"):
-                    payload = _training_payload(model_cfg, training_dataset, Path(dynamics_file), options.seed)
-                    write_json_atomic(staging / "training" / f"{model_cfg.slug}.json", payload, schema="training")
+                    payload = _training_payload(
+                        model_cfg, training_dataset, Path(dynamics_file), options.seed
+                    )
+                    write_json_atomic(
+                        staging / "training" / f"{model_cfg.slug}.json", payload, schema="training"
+                    )
                 training.append(
-                    {"model": model_cfg.spec, "dataset": training_dataset.name, "file": f"training/{model_cfg.slug}.json"}
+                    {
+                        "model": model_cfg.spec,
+                        "dataset": training_dataset.name,
+                        "file": f"training/{model_cfg.slug}.json",
+                    }
                 )
         manifest = {
             "schema_version": SCHEMA_VERSION,

@@ -1,0 +1,165 @@
+"""Gap measures and contrastive losses of one model on N matched pairs.
+
+Names of the returned metrics match the manifest keys in docs/ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from exporter.analyses._checks import DEFAULT_SEED, optional_bias, paired, positive_scale, seed_int
+from exporter.analyses.retrieval import recall_at_k
+from exporter.errors import ExportError
+
+RECALL_KS = (1, 5, 10)
+
+
+def _cross_entropy_rows(logits: np.ndarray) -> float:
+    """Mean over rows of -log softmax(row)[i] for the matched column i (stable)."""
+    return float(np.mean(logsumexp(logits, axis=1) - np.diag(logits)))
+
+
+def _infonce(img: np.ndarray, txt: np.ndarray, scale: float) -> tuple[float, float]:
+    logits = scale * (img @ txt.T)
+    return _cross_entropy_rows(logits), _cross_entropy_rows(logits.T)
+
+
+def _sigmoid_loss(img: np.ndarray, txt: np.ndarray, scale: float, bias: float) -> float:
+    """SigLIP loss (Zhai et al. 2023): -1/N sum_ij log sigmoid(z_ij (s <x_i, y_j> + b)).
+
+    z_ij = +1 for matched pairs and -1 otherwise; normalised by the batch size
+    N as in the paper (so it is a sum over N pairs per image, averaged over images).
+    """
+    logits = scale * (img @ txt.T) + bias
+    signs = 2.0 * np.eye(img.shape[0]) - 1.0
+    # -log sigmoid(x) = log(1 + exp(-x)), computed without overflow.
+    return float(np.sum(np.logaddexp(0.0, -signs * logits)) / img.shape[0])
+
+
+def contrastive_loss(
+    image: np.ndarray, text: np.ndarray, *, logit_scale: float, logit_bias: float | None = None
+) -> tuple[float, float]:
+    """InfoNCE loss in each direction at the model's own logit scale, full batch.
+
+    ``loss_i2t`` is the cross-entropy of picking the matched caption among all N
+    texts for each image (softmax over a row of ``logit_scale * I T^T``);
+    ``loss_t2i`` the same over columns. Amumo used the image->text logits for
+    both directions; these are computed separately.
+
+    ``logit_bias`` (SigLIP) is accepted and validated but does not change the
+    value: a constant added to every logit cancels inside the softmax. Reporting
+    the same InfoNCE quantity for SigLIP keeps models comparable; its own
+    sigmoid loss is ``sigmoid_loss`` (``loss_sigmoid`` in gap_metrics).
+    """
+    img, txt = paired(image, text)
+    optional_bias(logit_bias)
+    return _infonce(img, txt, positive_scale(logit_scale))
+
+
+def sigmoid_loss(image: np.ndarray, text: np.ndarray, *, logit_scale: float, logit_bias: float) -> float:
+    """SigLIP's pairwise sigmoid loss at the model's scale and bias (see _sigmoid_loss)."""
+    img, txt = paired(image, text)
+    bias = optional_bias(logit_bias)
+    if bias is None:
+        raise ExportError("sigmoid_loss needs the model's logit_bias (SigLIP); got None")
+    return _sigmoid_loss(img, txt, positive_scale(logit_scale), bias)
+
+
+def centroid_distance(img: np.ndarray, txt: np.ndarray) -> float:
+    """||mean(image) - mean(text)|| of unit rows (Liang et al. 2022)."""
+    return float(np.linalg.norm(img.mean(axis=0) - txt.mean(axis=0)))
+
+
+def _mean_off_diagonal(matrix: np.ndarray) -> float:
+    n = matrix.shape[0]
+    return float((matrix.sum() - np.trace(matrix)) / (n * (n - 1)))
+
+
+def relative_gap(img: np.ndarray, txt: np.ndarray) -> float:
+    """Relative modality gap after Schrodi et al. (2025), with cosine dissimilarity.
+
+    With d(a, b) = 1 - cos(a, b),
+        m = (1/N) sum_i d(x_i, y_i)                               (matched pairs)
+        w = 1/(2N(N-1)) sum_{i != j} [d(x_i, x_j) + d(y_i, y_j)]   (within each modality)
+        relative_gap = m / (w + m).
+    The paper writes d as (1 - cos) / 2; that factor cancels in the ratio.
+    It lies in [0, 1]: 0 when every pair coincides, near 1 when pairs are far
+    apart compared with how spread out each modality is: the same matched
+    distance counts for more when each modality is tightly bunched.
+    """
+    matched = float(np.mean(1.0 - np.sum(img * txt, axis=1)))
+    within = (_mean_off_diagonal(1.0 - img @ img.T) + _mean_off_diagonal(1.0 - txt @ txt.T)) / 2.0
+    total = within + matched
+    return float(matched / total) if total > 0 else 0.0
+
+
+def separability(img: np.ndarray, txt: np.ndarray, *, seed: int = DEFAULT_SEED) -> float:
+    """Cross-validated accuracy of a logistic regression telling image rows from text rows.
+
+    Fahim et al. (2024) report 1.00 for CLIP: the modalities are linearly
+    separable. Stratified K-fold with K = min(5, N) (each class has N rows), shuffled
+    with ``seed``; lbfgs is deterministic, so the value is too.
+    """
+    n = img.shape[0]
+    features = np.vstack([img, txt])
+    labels = np.repeat([0, 1], n)
+    folds = StratifiedKFold(n_splits=min(5, n), shuffle=True, random_state=seed)
+    classifier = LogisticRegression(C=1.0, max_iter=2000)
+    with warnings.catch_warnings():
+        # Perfectly separable data can stop lbfgs at max_iter; the accuracy is still meaningful.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = cross_val_score(classifier, features, labels, cv=folds, scoring="accuracy")
+    return float(np.mean(scores))
+
+
+def gap_metrics(
+    image: np.ndarray,
+    text: np.ndarray,
+    *,
+    logit_scale: float,
+    logit_bias: float | None = None,
+    seed: int = DEFAULT_SEED,
+) -> dict:
+    """Every gap measure of one (model, dataset), keyed as in the manifest.
+
+    image, text: N x D embeddings of N matched pairs (N >= 2; rows are
+    L2-normalised defensively). Returns floats:
+
+    - centroid_distance: ||mean(image) - mean(text)|| (Liang et al. 2022)
+    - pair_distance: mean_i ||x_i - y_i|| (Schrodi et al.'s L2I)
+    - relative_gap: see ``relative_gap``
+    - separability: see ``separability`` (uses ``seed``)
+    - pair_cosine: mean_i cos(x_i, y_i)
+    - cone_image, cone_text: mean off-diagonal cosine within each modality
+    - loss_i2t, loss_t2i: InfoNCE per direction at ``logit_scale`` (see contrastive_loss)
+    - recall_i2t, recall_t2i: {"r1", "r5", "r10"}
+    - loss_sigmoid: only when ``logit_bias`` is given (SigLIP's own loss)
+    """
+    img, txt = paired(image, text, min_rows=2)
+    scale = positive_scale(logit_scale)
+    bias = optional_bias(logit_bias)
+    seed = seed_int(seed)
+    loss_i2t, loss_t2i = _infonce(img, txt, scale)
+    recall = recall_at_k(img, txt, RECALL_KS)
+    result = {
+        "centroid_distance": centroid_distance(img, txt),
+        "pair_distance": float(np.mean(np.linalg.norm(img - txt, axis=1))),
+        "relative_gap": relative_gap(img, txt),
+        "separability": separability(img, txt, seed=seed),
+        "pair_cosine": float(np.mean(np.sum(img * txt, axis=1))),
+        "cone_image": _mean_off_diagonal(img @ img.T),
+        "cone_text": _mean_off_diagonal(txt @ txt.T),
+        "loss_i2t": loss_i2t,
+        "loss_t2i": loss_t2i,
+        "recall_i2t": recall["i2t"],
+        "recall_t2i": recall["t2i"],
+    }
+    if bias is not None:
+        result["loss_sigmoid"] = _sigmoid_loss(img, txt, scale, bias)
+    return result

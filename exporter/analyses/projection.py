@@ -1,0 +1,171 @@
+"""2-D projections of stacked embeddings: PCA, UMAP (cosine), t-SNE (cosine).
+
+All are seeded and deterministic: the same input and seed give identical
+coordinates. Projections are fitted on all kN rows together, as Amumo does,
+so the two modalities share one map.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
+
+from exporter.analyses._checks import DEFAULT_SEED, as_matrix, seed_int
+from exporter.errors import ExportError
+
+METHODS = ("pca", "umap", "tsne")
+
+# Below this many points the neighbour-graph methods have nothing to embed.
+_MIN_POINTS_MANIFOLD = 4
+
+
+def _check_method(method: object) -> str:
+    if method not in METHODS:
+        raise ExportError(f"unknown projection method {method!r}; valid methods: {', '.join(METHODS)}")
+    return str(method)
+
+
+def _fix_signs(components: np.ndarray) -> np.ndarray:
+    """Flip each principal axis so its largest-magnitude loading is positive.
+
+    SVD signs are arbitrary; pinning them keeps plots from mirroring between
+    library versions or BLAS builds.
+    """
+    signs = np.sign(components[np.arange(components.shape[0]), np.argmax(np.abs(components), axis=1)])
+    signs[signs == 0] = 1.0
+    return signs
+
+
+def _pad_two(points: np.ndarray) -> np.ndarray:
+    """Fewer than 2 components (1-D data, 1 point): pad with zeros so callers always get kN x 2."""
+    if points.shape[1] >= 2:
+        return points[:, :2]
+    return np.hstack([points, np.zeros((points.shape[0], 2 - points.shape[1]))])
+
+
+class _SharedPCA:
+    """PCA to 2 components with deterministic axis signs."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def fit(self, data: np.ndarray) -> _SharedPCA:
+        if data.shape[0] < 2 or not np.any(np.ptp(data, axis=0) > 0):
+            # No spread (one point, or identical points): everything sits at the origin.
+            self.pca = None
+            return self
+        n_components = min(2, data.shape[0], data.shape[1])
+        self.pca = PCA(n_components=n_components, svd_solver="full", random_state=self.seed).fit(data)
+        self.signs = _fix_signs(self.pca.components_)
+        return self
+
+    def transform(self, data: np.ndarray) -> np.ndarray:
+        if self.pca is None:
+            return np.zeros((data.shape[0], 2))
+        return _pad_two(self.pca.transform(data) * self.signs)
+
+
+def _pca(data: np.ndarray, seed: int) -> np.ndarray:
+    return _SharedPCA(seed).fit(data).transform(data)
+
+
+def _umap(data: np.ndarray, seed: int) -> np.ndarray:
+    # Imported lazily: umap pulls in numba, which is slow to import.
+    import umap
+
+    n = data.shape[0]
+    model = umap.UMAP(
+        n_components=2,
+        metric="cosine",
+        # n_neighbors must stay below the number of points; 15 is UMAP's default.
+        n_neighbors=max(2, min(15, n - 1)),
+        min_dist=0.1,
+        random_state=seed,
+        # Spectral initialisation needs a connected, non-tiny graph.
+        init="spectral" if n > 10 else "random",
+        # Small inputs converge well within fewer epochs; keeps exports quick.
+        n_epochs=500 if n <= 2000 else 200,
+        transform_seed=seed,
+    )
+    with warnings.catch_warnings():
+        # random_state forces a single thread; umap warns about that on purpose.
+        warnings.simplefilter("ignore", UserWarning)
+        return np.asarray(model.fit_transform(data), dtype=np.float64)
+
+
+def _tsne(data: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    n = data.shape[0]
+    # Perplexity must be below the number of points; about (n - 1) / 3 keeps
+    # enough neighbours for small sets, 30 is the usual default otherwise.
+    perplexity = float(min(30.0, max(1.0, (n - 1) / 3.0)))
+    model = TSNE(
+        n_components=2,
+        metric="cosine",
+        perplexity=perplexity,
+        init="pca",
+        random_state=seed,
+        method="barnes_hut" if n > 50 else "exact",
+    )
+    # One OpenMP thread: parallel reductions could reorder float sums between
+    # runs (byte-identical exports), and spinning threads crawl on busy machines.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return np.asarray(model.fit_transform(data), dtype=np.float64)
+
+
+def _check_stacked(stacked: object, method: str) -> np.ndarray:
+    data = as_matrix(stacked, "stacked")
+    if method != "pca" and data.shape[0] < _MIN_POINTS_MANIFOLD:
+        raise ExportError(
+            f"{method} needs at least {_MIN_POINTS_MANIFOLD} points, got {data.shape[0]}; use pca for tiny sets"
+        )
+    if method != "pca" and np.any(np.linalg.norm(data, axis=1) < 1e-12):
+        raise ExportError(f"stacked has an all-zero row, which has no cosine distance for {method}")
+    return data
+
+
+def project(stacked: np.ndarray, method: str, *, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """Project kN x D stacked embeddings to kN x 2 with ``method`` (pca, umap or tsne).
+
+    pca: sklearn PCA with sign-fixed axes; umap: cosine metric, random_state=seed,
+    n_neighbors clamped below the number of points; tsne: cosine metric,
+    random_state=seed, perplexity clamped for small sets. Deterministic.
+    """
+    name = _check_method(method)
+    data = _check_stacked(stacked, name)
+    rng_seed = seed_int(seed)
+    if name == "pca":
+        return _pca(data, rng_seed)
+    if name == "umap":
+        return _umap(data, rng_seed)
+    return _tsne(data, rng_seed)
+
+
+def fit_transform_many(
+    snapshots: Sequence[np.ndarray], method: str = "pca", *, seed: int = DEFAULT_SEED
+) -> list[np.ndarray]:
+    """Project several snapshots of the same points into ONE shared 2-D frame.
+
+    Used for training dynamics: one PCA is fitted on all snapshots stacked
+    together, then each snapshot is transformed, so motion between snapshots
+    is real motion and not a change of axes. Only PCA has a meaningful
+    shared ``transform``; other methods raise ExportError.
+    """
+    if method != "pca":
+        _check_method(method)
+        raise ExportError(f"fit_transform_many supports only 'pca' (a shared linear frame), got {method!r}")
+    if isinstance(snapshots, np.ndarray) and snapshots.ndim == 3:
+        snapshots = list(snapshots)
+    if not isinstance(snapshots, Sequence) or len(snapshots) == 0:
+        raise ExportError("snapshots must be a non-empty list of kN x D arrays")
+    arrays = [as_matrix(s, f"snapshot {i}") for i, s in enumerate(snapshots)]
+    dims = {a.shape[1] for a in arrays}
+    if len(dims) != 1:
+        raise ExportError(f"all snapshots must have the same dimension, got {sorted(dims)}")
+    model = _SharedPCA(seed_int(seed)).fit(np.vstack(arrays))
+    return [model.transform(a) for a in arrays]

@@ -1,0 +1,94 @@
+"""Dataset kinds: a short name in the export config -> a loader.
+
+Loaders are imported lazily so that a kind whose optional parts are missing
+(e.g. the pocket lab for `shapes`) does not break the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from exporter.datasets.base import DEFAULT_SEED, PairDataset
+from exporter.errors import ExportError
+
+
+class DatasetConfigLike(Protocol):
+    name: str
+    kind: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    name: str
+    module: str
+    function: str
+    description: str
+
+
+DATASET_KINDS: dict[str, DatasetKind] = {
+    kind.name: kind
+    for kind in (
+        DatasetKind(
+            "samples",
+            "exporter.datasets.samples",
+            "load_samples",
+            "real photographs bundled with scikit-image, captions written by us (options: n)",
+        ),
+        DatasetKind(
+            "shapes",
+            "exporter.datasets.shapes",
+            "load_shapes",
+            "generated captioned scenes from the pocket lab's held-out split (options: n)",
+        ),
+        DatasetKind(
+            "pairs",
+            "exporter.datasets.pairs_folder",
+            "load_pairs_folder",
+            "a folder with pairs.jsonl or pairs.csv: id, image, text, optional label (options: path, n)",
+        ),
+        DatasetKind(
+            "coco",
+            "exporter.datasets.coco",
+            "load_coco",
+            "MS-COCO captions + val2017 images (options: path, n, caption=first|random, filter, annotations, images)",
+        ),
+        DatasetKind(
+            "embeddings",
+            "exporter.datasets.embeddings",
+            "load_embeddings_folder",
+            "precomputed embeddings: pairs.jsonl + one folder per model of <modality>.npy (options: path)",
+        ),
+    )
+}
+
+
+def list_dataset_kinds() -> list[tuple[str, str]]:
+    """(kind, description) pairs for help output."""
+    return [(kind.name, kind.description) for kind in DATASET_KINDS.values()]
+
+
+def unknown_kind_message(kind: str, where: str) -> str:
+    names = sorted(DATASET_KINDS)
+    match = difflib.get_close_matches(kind, names, n=1, cutoff=0.4)
+    hint = f"did you mean '{match[0]}'?" if match else f"use one of {', '.join(names)}"
+    return f"{where}: unknown dataset kind '{kind}' ({hint})"
+
+
+def load_dataset(cfg: DatasetConfigLike, *, seed: int = DEFAULT_SEED, skip_bad: bool = False) -> PairDataset:
+    """Load the pairs a dataset config describes; every bad input raises ExportError."""
+    kind = DATASET_KINDS.get(cfg.kind)
+    if kind is None:
+        raise ExportError(unknown_kind_message(cfg.kind, f"dataset '{cfg.name}'"))
+    loader = getattr(importlib.import_module(kind.module), kind.function)
+    dataset = loader(cfg.name, dict(cfg.options or {}), seed=seed, skip_bad=skip_bad)
+    if not dataset.items:
+        raise ExportError(f"dataset '{cfg.name}' ({cfg.kind}): no pairs left to export; check its source")
+    ids = [item.id for item in dataset.items]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise ExportError(f"dataset '{cfg.name}': duplicate item id '{duplicate}'; ids must be unique")
+    return dataset

@@ -1,0 +1,87 @@
+"""Model specs -> EmbeddingModel: `<kind>:<rest>`, one resolver per kind (as open_clip's factory)."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from exporter.errors import ExportError
+from exporter.models.base import EmbeddingModel
+
+DEFAULT_SEED = 31415
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    prefix: str
+    pattern: str
+    module: str
+    function: str
+    description: str
+
+
+MODEL_KINDS: dict[str, ModelKind] = {
+    kind.prefix: kind
+    for kind in (
+        ModelKind(
+            "pocket",
+            "pocket:<name>",
+            "exporter.models.pocket_model",
+            "load_pocket",
+            "small contrastive models the exporter trains itself on generated scenes",
+        ),
+        ModelKind(
+            "open_clip",
+            "open_clip:<architecture>:<pretrained tag | checkpoint path | random>",
+            "exporter.models.open_clip_model",
+            "load_open_clip",
+            "any open_clip model (CLIP, SigLIP, ...), e.g. open_clip:ViT-B-32:laion2b_s34b_b79k",
+        ),
+        ModelKind(
+            "cyclip",
+            "cyclip:<checkpoint path>",
+            "exporter.models.cyclip",
+            "load_cyclip",
+            "a CyCLIP release checkpoint (RN50 on CC3M, OpenAI-CLIP layout) mapped into open_clip",
+        ),
+        ModelKind(
+            "cloob",
+            "cloob:<checkpoint path>",
+            "exporter.models.cloob",
+            "load_cloob",
+            "a CLOOB release checkpoint (RN50/RN50x4, logit_inv_tau) mapped into open_clip",
+        ),
+        ModelKind(
+            "embeddings",
+            "embeddings:<folder>",
+            "exporter.models.precomputed",
+            "load_precomputed",
+            "precomputed vectors: <modality>.npy files (+ model.json) from encoders run elsewhere",
+        ),
+    )
+}
+
+
+def list_model_kinds() -> list[tuple[str, str]]:
+    """(pattern, description) for `python -m exporter models`."""
+    return [(kind.pattern, kind.description) for kind in MODEL_KINDS.values()]
+
+
+def resolve_model(
+    spec: str, *, device: str = "auto", cache_dir: Path, seed: int = DEFAULT_SEED
+) -> EmbeddingModel:
+    """Turn a spec such as 'open_clip:RN50:/ckpt/rn50.pt' into a ready EmbeddingModel."""
+    prefix, sep, rest = spec.partition(":")
+    kind = MODEL_KINDS.get(prefix)
+    if kind is None:
+        names = sorted(MODEL_KINDS)
+        match = difflib.get_close_matches(prefix, names, n=1, cutoff=0.4)
+        hint = f"did you mean '{match[0]}:...'?" if match else "run `python -m exporter models`"
+        patterns = ", ".join(k.pattern for k in MODEL_KINDS.values())
+        raise ExportError(f"model '{spec}': unknown model kind '{prefix}' ({hint}; known: {patterns})")
+    if not sep or not rest:
+        raise ExportError(f"model '{spec}': missing the part after '{prefix}:'; write {kind.pattern}")
+    loader = getattr(importlib.import_module(kind.module), kind.function)
+    return loader(spec, device=device, cache_dir=Path(cache_dir), seed=seed)

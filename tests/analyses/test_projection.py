@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from exporter.analyses.projection import METHODS, fit_transform_many, project
+from exporter.errors import ExportError
+
+from ._synthetic import random_pairs
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    image, text = random_pairs(15, 8, gap=1.0, noise=0.3, seed=21)
+    return np.vstack([image, text])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_projection_shape_and_determinism(stacked, method):
+    first = project(stacked, method, seed=31415)
+    second = project(stacked.copy(), method, seed=31415)
+    assert first.shape == (30, 2)
+    assert np.all(np.isfinite(first))
+    assert np.array_equal(first, second)
+
+
+def test_pca_recovers_a_known_plane():
+    # Points spread along x (wide) and y (narrow) in 5-D: PCA axes are x then y.
+    t = np.linspace(-1.0, 1.0, 9)
+    data = np.zeros((9, 5))
+    data[:, 0] = 3.0 * t
+    data[:, 1] = 0.5 * t**2
+    points = project(data, "pca", seed=0)
+    assert points[:, 0] == pytest.approx(3.0 * t)  # largest loading (+x) pinned positive
+    centred = 0.5 * t**2 - np.mean(0.5 * t**2)
+    assert points[:, 1] == pytest.approx(centred)
+
+
+def test_pca_signs_are_pinned_whatever_the_row_order(stacked):
+    order = np.random.default_rng(0).permutation(stacked.shape[0])
+    permuted = project(stacked[order], "pca", seed=0)
+    assert permuted == pytest.approx(project(stacked, "pca", seed=0)[order])
+
+
+def test_tiny_inputs():
+    assert project(np.array([[1.0, 0.0, 0.0]]), "pca", seed=0).shape == (1, 2)
+    assert project(np.array([[1.0], [2.0], [4.0]]), "pca", seed=0).shape == (3, 2)
+    small = np.random.default_rng(1).normal(size=(6, 4))
+    assert project(small, "tsne", seed=0).shape == (6, 2)
+    with pytest.raises(ExportError, match="at least 4 points"):
+        project(small[:3], "tsne", seed=0)
+
+
+def test_umap_small_n_respects_neighbour_limit():
+    small = np.random.default_rng(2).normal(size=(8, 4))
+    first = project(small, "umap", seed=5)
+    assert first.shape == (8, 2) and np.all(np.isfinite(first))
+    assert np.array_equal(first, project(small, "umap", seed=5))
+
+
+def test_unknown_method_lists_valid_ones(stacked):
+    with pytest.raises(ExportError, match="pca, umap, tsne"):
+        project(stacked, "isomap", seed=0)
+    with pytest.raises(ExportError, match="seed"):
+        project(stacked, "pca", seed=-1)
+    with pytest.raises(ExportError, match="NaN"):
+        project(np.full((4, 2), np.nan), "pca", seed=0)
+
+
+def test_fit_transform_many_shares_one_frame(stacked):
+    moved = stacked.copy()
+    moved[:, 0] += 2.0  # every point moves the same way between snapshots
+    before, after = fit_transform_many([stacked, moved], seed=0)
+    assert before.shape == after.shape == (30, 2)
+    # In one shared frame a common translation stays a common translation.
+    delta = after - before
+    assert delta == pytest.approx(np.broadcast_to(delta[0], delta.shape))
+    assert np.linalg.norm(delta[0]) > 1.0
+    (alone,) = fit_transform_many([stacked], seed=0)
+    assert alone == pytest.approx(project(stacked, "pca", seed=0))
+    with pytest.raises(ExportError, match="only 'pca'"):
+        fit_transform_many([stacked], "umap", seed=0)
+    with pytest.raises(ExportError, match="same dimension"):
+        fit_transform_many([stacked, stacked[:, :3]], seed=0)
+
+
+def test_tsne_barnes_hut_is_deterministic_too():
+    # Above 50 points t-SNE switches to the Barnes-Hut approximation.
+    image, text = random_pairs(30, 8, gap=1.0, noise=0.3, seed=22)
+    stacked = np.vstack([image, text])
+    first = project(stacked, "tsne", seed=7)
+    assert first.shape == (60, 2)
+    assert np.array_equal(first, project(stacked, "tsne", seed=7))
