@@ -1,0 +1,90 @@
+// The preview panel: thumbnails and captions of the items under the pointer
+// or cursor, with a score line. DOM nodes only; captions are textContent.
+
+import { el } from "./dom.js";
+
+/**
+ * createPreview({placeholder}) -> {element, show(entries, info), clear()}
+ * entries: [{item, modality, index, role}] where item is an items.json entry
+ * (with imageUrl) and modality its modality name ("image" shows the thumbnail,
+ * any other shows item[modality] or the caption).
+ * info: {score: number|null, scoreLabel: string, note: string}
+ */
+export function createPreview({ placeholder = "Point at the figure to see the items." } = {}) {
+  const empty = el("p", { class: "fig-preview-empty", text: placeholder });
+  const list = el("div", { class: "fig-preview-items" });
+  const score = el("p", { class: "fig-preview-score" });
+  const note = el("p", { class: "fig-preview-note" });
+  const element = el("aside", { class: "fig-preview", attrs: { "aria-live": "polite", "aria-label": "Preview" } }, [empty, list, score, note]);
+  const slots = [];
+
+  function slot(i) {
+    while (slots.length <= i) {
+      const tag = el("span", { class: "fig-preview-tag" });
+      const img = el("img", { class: "fig-preview-thumb", attrs: { decoding: "async", width: "96", height: "96" } });
+      const caption = el("p", { class: "fig-preview-caption" });
+      const node = el("figure", { class: "fig-preview-item" }, [tag, img, caption]);
+      list.append(node);
+      slots.push({ node, tag, img, caption });
+    }
+    return slots[i];
+  }
+
+  function show(entries, info = {}) {
+    empty.hidden = true;
+    entries.forEach((entry, i) => {
+      const s = slot(i);
+      const { item, modality } = entry;
+      s.node.hidden = false;
+      s.node.dataset.modality = modality;
+      s.node.dataset.index = String(entry.index);
+      s.tag.textContent = `${entry.role ? `${entry.role}: ` : ""}${modality} #${entry.index}${item.id ? ` · ${item.id}` : ""}`;
+      if (modality === "image" && item.imageUrl) {
+        if (s.img.getAttribute("src") !== item.imageUrl) s.img.setAttribute("src", item.imageUrl);
+        s.img.alt = `image ${item.id || entry.index}`;
+        s.img.hidden = false;
+        s.caption.textContent = "";
+        s.caption.hidden = true;
+      } else {
+        s.img.hidden = true;
+        s.img.removeAttribute("src");
+        const text = modality === "text" ? item.text : (item.extra && item.extra[modality]) || item.text;
+        s.caption.textContent = text;
+        s.caption.hidden = false;
+      }
+    });
+    for (let i = entries.length; i < slots.length; i++) slots[i].node.hidden = true;
+    score.textContent = info.score === null || info.score === undefined
+      ? (info.scoreLabel || "")
+      : `${info.scoreLabel || "similarity"} ${Number(info.score).toFixed(3)}`;
+    note.textContent = info.note || "";
+  }
+
+  function clear() {
+    empty.hidden = false;
+    for (const s of slots) s.node.hidden = true;
+    score.textContent = "";
+    note.textContent = "";
+  }
+
+  return { element, show, clear };
+}
+
+/** Preview entries for a matrix cell (stacked indices row, col). */
+export function cellEntries(cell, n, modalities, items) {
+  const a = Math.floor(cell.row / n), i = cell.row % n;
+  const b = Math.floor(cell.col / n), j = cell.col % n;
+  return [
+    { item: items[i], modality: modalities[a], index: i, role: "row" },
+    { item: items[j], modality: modalities[b], index: j, role: "column" },
+  ];
+}
+
+/** Info line for a matrix cell. */
+export function cellInfo(cell, n) {
+  const i = cell.row % n, j = cell.col % n;
+  const sameModality = Math.floor(cell.row / n) === Math.floor(cell.col / n);
+  let note = "";
+  if (i === j) note = sameModality ? "the same item" : "a matched pair";
+  return { score: cell.value, scoreLabel: "cosine similarity", note };
+}

@@ -1,0 +1,393 @@
+"""The site build: article/ + data/ + site/ -> _site/ (one static page, its assets and data).
+
+The output is built in a temporary folder next to the target and swapped in at
+the end, so a failed build never leaves a half-written site behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from sitebuild.bibtex import Bibliography, format_entry_html, load_bibliography, split_authors
+from sitebuild.data import DataIndex, file_hash
+from sitebuild.errors import BuildError, location
+from sitebuild.figures import Figure, size_label
+from sitebuild.markdown import Context, Heading, make_markdown, render_markdown, slugify
+from sitebuild.sources import FrontMatter, Segment, SourceMap, load_article
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SITE_DIR = REPO_ROOT / "site"
+MARKER = ".sitebuild"  # marks a folder as our output, so we only ever replace our own builds
+ARTICLE_ASSETS = "assets"
+
+
+@dataclass
+class BuildReport:
+    out_dir: Path
+    pages: list[str]
+    figures: int
+    citations: int
+    footnotes: int
+    data_files: int
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"built {location(self.out_dir)}/{self.pages[0]}: {self.figures} figures, {self.citations} citations, "
+            f"{self.data_files} data files in {self.seconds:.2f} s"
+        )
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js as shipped inside the plotly Python package (no CDN)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        raise BuildError(
+            "the 'plotly' Python package is not installed; install it (it provides plotly.min.js)"
+        )
+    path = Path(spec.origin).parent / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise BuildError(f"{location(path)} is missing; reinstall the 'plotly' package")
+    return path
+
+
+@dataclass
+class _Assets:
+    """Files to place in the output with their content hashes (for ?v= cache-busting)."""
+
+    copies: dict[str, Path] = field(default_factory=dict)  # output path (posix, relative) -> source
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    def add(self, rel: str, source: Path) -> str:
+        if rel not in self.copies:
+            self.copies[rel] = source
+            self.hashes[rel] = file_hash(source)
+        return f"{rel}?v={self.hashes[rel]}"
+
+    def url(self, rel: str) -> str:
+        return f"{rel}?v={self.hashes[rel]}"
+
+
+def _collect_static(static_dir: Path, assets: _Assets) -> None:
+    if not static_dir.is_dir():
+        raise BuildError(
+            f"static folder {location(static_dir)} is missing; the repo's site/static holds the CSS and JS"
+        )
+    for path in sorted(static_dir.rglob("*")):
+        rel = path.relative_to(static_dir)
+        if path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in rel.parts):
+            assets.add(f"static/{rel.as_posix()}", path)
+
+
+def _import_map(assets: _Assets) -> str:
+    """Map every ES module URL to its hashed URL, so imports between modules are cache-busted too."""
+    imports = {
+        f"./{rel}": f"./{assets.url(rel)}"
+        for rel in sorted(assets.copies)
+        if rel.startswith("static/js/") and rel.endswith(".js")
+    }
+    return json.dumps({"imports": imports}, indent=1, sort_keys=True)
+
+
+def _display_date(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        day = _dt.date.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def _name_parts(name: str) -> tuple[str, str]:
+    parts = split_authors(name)
+    return parts[0] if parts else ("", name)
+
+
+def article_bibtex(front: FrontMatter) -> str:
+    """A BibTeX entry readers can copy to cite the article."""
+    first = front.authors[0].name if front.authors else "anonymous"
+    year = front.year or str(_dt.date.today().year)
+    title_word = next((w for w in re.findall(r"[A-Za-z]+", front.title) if len(w) > 3), "article")
+    key = front.citation_key or f"{slugify(_name_parts(first)[1]).replace('-', '')}{year}{title_word.lower()}"
+    authors = " and ".join(
+        f"{last}, {given}" if given else last for given, last in (_name_parts(a.name) for a in front.authors)
+    )
+    fields = [("author", authors), ("title", front.title)]
+    if front.journal:
+        fields.append(("journal", front.journal))
+    fields.append(("year", year))
+    if front.url:
+        fields.append(("url", front.url))
+    if front.doi:
+        fields.append(("doi", front.doi))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
+    kind = "article" if front.journal else "misc"
+    return f"@{kind}{{{key},\n{body}\n}}"
+
+
+def article_citation_text(front: FrontMatter) -> str:
+    names = []
+    for author in front.authors:
+        given, last = _name_parts(author.name)
+        initials = " ".join(p[0] + "." for p in given.split() if p)
+        names.append(f"{last}, {initials}".strip(", "))
+    people = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
+    text = f"{people} ({front.year or 'n.d.'}). {front.title}."
+    if front.journal:
+        text += f" {front.journal}."
+    if front.doi:
+        text += f" https://doi.org/{front.doi}"
+    elif front.url:
+        text += f" {front.url}"
+    return text.strip()
+
+
+def _affiliations(front: FrontMatter) -> tuple[list[str], list[dict[str, Any]]]:
+    """Distinct affiliations in order of first mention, and each author's numbers."""
+    affs: list[str] = []
+    authors = []
+    for author in front.authors:
+        numbers = []
+        for aff in author.affiliations:
+            if aff not in affs:
+                affs.append(aff)
+            numbers.append(affs.index(aff) + 1)
+        authors.append(
+            {"name": author.name, "url": author.url, "orcid": author.orcid, "affiliations": numbers}
+        )
+    return affs, authors
+
+
+def _bibliography(bib: Bibliography, numbers: dict[str, int]) -> list[dict[str, Any]]:
+    ordered = sorted(numbers, key=numbers.__getitem__)
+    return [
+        {"key": key, "number": numbers[key], "html": Markup(format_entry_html(bib.entries[key]))}
+        for key in ordered
+    ]
+
+
+def _toc(headings: list[Heading]) -> list[dict[str, Any]]:
+    """Two levels (h2 with their h3) of the body; appendix headings are listed separately."""
+    out: list[dict[str, Any]] = []
+    for heading in headings:
+        if heading.level == 2:
+            out.append({"id": heading.id, "text": heading.text, "children": []})
+        elif heading.level == 3 and out:
+            out[-1]["children"].append({"id": heading.id, "text": heading.text})
+    return out
+
+
+def _check_out_dir(out_dir: Path, protected: list[Path]) -> None:
+    resolved = out_dir.resolve()
+    for path in protected:
+        other = path.resolve()
+        if resolved == other or other.is_relative_to(resolved):
+            raise BuildError(
+                f"output folder {location(out_dir)} would replace {location(path)}; choose another --out such as _site"
+            )
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise BuildError(f"output path {location(out_dir)} is a file; choose a folder for --out")
+        if any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+            raise BuildError(
+                f"output folder {location(out_dir)} exists and was not made by the site build; "
+                "remove it or choose another --out (the build only replaces its own output)"
+            )
+
+
+def _swap_in(tmp_dir: Path, out_dir: Path) -> None:
+    """Replace out_dir by tmp_dir with two renames; the old build is removed afterwards."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out_dir, old)
+    try:
+        os.replace(tmp_dir, out_dir)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(
+    article_dir: Path | str,
+    data_dir: Path | str | None = None,
+    out_dir: Path | str = "_site",
+    *,
+    site_dir: Path | str | None = None,
+) -> BuildReport:
+    """Build the article into ``out_dir``; raises BuildError (one line, file:line) on any author error."""
+    started = time.perf_counter()
+    article_dir = Path(article_dir)
+    data_dir = Path(data_dir) if data_dir is not None else article_dir / "data"
+    out_dir = Path(out_dir)
+    site_dir = Path(site_dir) if site_dir is not None else SITE_DIR
+    _check_out_dir(out_dir, [article_dir, data_dir, site_dir])
+
+    source = load_article(article_dir)
+    data = DataIndex.load(data_dir)
+    bib = load_bibliography(article_dir / "references.bib")
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(site_dir / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    assets = _Assets()
+    _collect_static(site_dir / "static", assets)
+    assets.add("static/vendor/plotly.min.js", plotly_js_path())
+
+    data_links: dict[str, str] = {}
+
+    def data_url(rel: str) -> str:
+        if rel not in data_links:
+            data_links[rel] = f"data/{rel}?v={data.hash_of(rel)}"
+        return data_links[rel]
+
+    figure_template = templates.get_template("figure.html")
+
+    def render_figure(figure: Figure, caption: str) -> str:
+        config = {
+            "kind": figure.kind,
+            "id": figure.id,
+            "dataset": figure.dataset,
+            "models": figure.models,
+            "options": figure.options,
+            "manifest": data_url("manifest.json"),
+            "base": "data/",
+            "version": data.version,
+        }
+        links = [
+            {
+                "label": link.label,
+                "url": data_url(link.rel),
+                "name": link.rel.rsplit("/", 1)[-1],
+                "size": size_label(link),
+            }
+            for link in figure.files
+        ]
+        return figure_template.render(
+            figure=figure,
+            config=json.dumps(config, sort_keys=True, ensure_ascii=False),
+            caption=Markup(caption),
+            links=links,
+        )
+
+    def asset_url(src: str, where: str) -> str:
+        parts = urlsplit(src)
+        rel = unquote(parts.path)
+        path = (article_dir / rel).resolve()
+        if not path.is_relative_to(article_dir.resolve()) or not path.is_file():
+            raise BuildError(
+                f"image {src!r} not found next to the chapters (looked for {location(path)})", where=where
+            )
+        out_rel = f"{ARTICLE_ASSETS}/{path.relative_to(article_dir.resolve()).as_posix()}"
+        return assets.add(out_rel, path) + (f"#{parts.fragment}" if parts.fragment else "")
+
+    ctx = Context(
+        source_map=source.source_map,
+        data=data,
+        bib=bib,
+        article_dir=article_dir,
+        render_figure=render_figure,
+        asset_url=asset_url,
+    )
+    abstract_map = SourceMap(
+        [Segment(0, 1 << 30, source.first_file, source.front.abstract_line, synthetic=True)]
+    )
+    rendered = render_markdown(make_markdown(), source.text, ctx, source.front.abstract, abstract_map)
+
+    front = source.front
+    affiliations, authors = _affiliations(front)
+    page = templates.get_template("article.html").render(
+        front=front,
+        lang=front.lang,
+        date_display=_display_date(front.date),
+        affiliations=affiliations,
+        authors=authors,
+        abstract=Markup(rendered.abstract),
+        body=Markup(rendered.body),
+        appendix=Markup(rendered.appendix),
+        appendix_headings=[h for h in ctx.headings if h.appendix and h.level == 3],
+        footnotes=Markup(rendered.footnotes),
+        toc=_toc([h for h in ctx.headings if not h.appendix]),
+        bibliography=_bibliography(bib, ctx.cite_numbers),
+        cite_bibtex=article_bibtex(front),
+        cite_text=article_citation_text(front),
+        has_figures=bool(ctx.figures),
+        has_data=data.manifest is not None,
+        manifest_url=data_url("manifest.json") if data.manifest is not None else None,
+        asset=assets.url,
+        # article.css first, then the figure modules' sheets (figures.css ...), so those can refine it.
+        stylesheets=[
+            assets.url(rel)
+            for rel in sorted(
+                (r for r in assets.copies if r.startswith("static/css/") and r.endswith(".css")),
+                key=lambda r: (r != "static/css/article.css", r),
+            )
+        ],
+        import_map=Markup(_import_map(assets).replace("</", "<\\/")),
+        generated=_dt.date.today().isoformat(),
+    )
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for rel, src in assets.copies.items():
+            target = tmp_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, target)
+        data_count = 0
+        if data.manifest is not None:
+            shutil.copytree(
+                data_dir,
+                tmp_dir / "data",
+                ignore=shutil.ignore_patterns(".*", "__pycache__"),
+            )
+            data_count = sum(1 for p in (tmp_dir / "data").rglob("*") if p.is_file())
+        (tmp_dir / "index.html").write_text(page, encoding="utf-8")
+        (tmp_dir / MARKER).write_text(
+            "Built by `python -m sitebuild`; this folder is replaced on every build.\n", encoding="utf-8"
+        )
+        # GitHub Pages would otherwise run Jekyll and hide files that start with '_'.
+        (tmp_dir / ".nojekyll").write_text("", encoding="utf-8")
+        os.chmod(tmp_dir, 0o755)
+        _swap_in(tmp_dir, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    return BuildReport(
+        out_dir=out_dir,
+        pages=["index.html"],
+        figures=len(ctx.figures),
+        citations=len(ctx.cite_numbers),
+        footnotes=rendered.footnotes.count('class="footnote-item"'),
+        data_files=data_count,
+        warnings=ctx.warnings,
+        seconds=time.perf_counter() - started,
+    )
+
+
+__all__ = ["BuildReport", "build_site", "article_bibtex"]

@@ -1,0 +1,75 @@
+"""Every figure kind, hydrated by the real site build (sitebuild + main.js) under a sub-path."""
+
+import functools
+import threading
+from http.server import ThreadingHTTPServer
+
+import pytest
+from browser_support import FigurePage, QuietHandler
+from fake_export import XSS_CAPTION, write_fake_export
+
+FIGURES = [
+    ("heatmap", "dataset: shapes\nmodel: pocket:untrained\noptions: quadrant=image-text, sort=clusters"),
+    ("scatter", "dataset: shapes\nmodel: pocket:infonce\noptions: method=umap, variant=closed"),
+    ("explorer", "dataset: shapes\nmodels: pocket:infonce, pocket:cyclip"),
+    ("compare", "dataset: shapes\nmodels: pocket:infonce, pocket:untrained, pocket:cyclip"),
+    ("landscape", "dataset: shapes\nmodels: pocket:infonce, pocket:cyclip"),
+    ("metrics", "dataset: shapes\nmodels: pocket:infonce, pocket:untrained, pocket:cyclip"),
+    ("retrieval", "dataset: shapes\nmodel: pocket:infonce\noptions: direction=t2i, query=1"),
+    ("training", "model: pocket:infonce"),
+    ("zeroshot", "dataset: shapes\nmodel: pocket:infonce"),
+]
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    sitebuild = pytest.importorskip("sitebuild")
+    root = tmp_path_factory.mktemp("built")
+    data = root / "export"
+    write_fake_export(data, 24, models=("pocket:infonce", "pocket:untrained", "pocket:cyclip"))
+    article = root / "article"
+    article.mkdir()
+    parts = ['---\ntitle: "All figure kinds"\n---\n\n# Figures\n']
+    for kind, fields in FIGURES:
+        parts.append(
+            f"::: figure {kind} {{#fig-{kind}}}\n{fields}\nalt: The {kind} figure.\n\nThe {kind} figure.\n:::\n"
+        )
+    (article / "index.md").write_text("\n".join(parts), encoding="utf-8")
+    sitebuild.build_site(article, data, root / "www" / "repo")
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "www"))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/repo/", root
+    server.shutdown()
+    server.server_close()
+
+
+def test_all_kinds_render_in_the_built_site(browser, built_site):
+    url, root = built_site
+    fp = FigurePage(browser, (url, root))
+    try:
+        page = fp.page
+        page.goto(url + "index.html")
+        for kind, _ in FIGURES:
+            mount = page.locator(f"#fig-{kind} .figure-mount")
+            mount.scroll_into_view_if_needed()
+            page.wait_for_selector(
+                f"#fig-{kind} .figure-mount[data-rendered='true'], #fig-{kind} .figure-error, #fig-{kind} .fig-error",
+                timeout=15000,
+            )
+            assert page.locator(f"#fig-{kind} .figure-error, #fig-{kind} .fig-error").count() == 0, kind
+        # The untrained model is flagged inside the figure, and the XSS caption stays text.
+        assert page.locator("#fig-heatmap .fig-badge-untrained").is_visible()
+        assert (
+            page.locator("#fig-retrieval .fig-query-item .fig-preview-caption").text_content() == XSS_CAPTION
+        )
+        assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+        # Theme toggle: figures re-colour on themechange without errors.
+        page.evaluate(
+            "() => { document.documentElement.dataset.theme = 'dark'; document.dispatchEvent(new CustomEvent('themechange')); }"
+        )
+        page.wait_for_timeout(300)
+        fp.assert_clean()
+    finally:
+        fp.context.close()
