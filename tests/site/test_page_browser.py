@@ -82,6 +82,7 @@ def page_url(tmp_path_factory, export_dir):
     shutil.copytree(SITE_DIR / "templates", site / "templates")
     (site / "static/js/figures").mkdir(parents=True)
     shutil.copytree(SITE_DIR / "static/css", site / "static/css")
+    shutil.copy(SITE_DIR / "static/favicon.svg", site / "static/favicon.svg")
     for name in ("main.js", "theme-toggle.js"):
         shutil.copy(SITE_DIR / "static/js" / name, site / "static/js" / name)
     (site / "static/js/figures/heatmap.js").write_text(STAND_IN)
