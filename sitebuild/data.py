@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -401,3 +402,71 @@ def _count(ref: DataRef, data: DataIndex, where: str) -> int:
         "'classes DATASET', 'models DATASET'",
         where=where,
     )
+
+
+# -- data comparisons (``::: if LEFT OP RIGHT`` / ``::: unless ...``) ----------------------------------
+
+COMPARISONS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
+# One shell word as shlex reads it: unquoted characters, backslash escapes and quoted runs.
+_SHELL_WORD = re.compile(r"""(?:[^\s"'\\]|\\.|"(?:[^"\\]|\\.)*"|'[^']*')+""")
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def evaluate_comparison(text: str, data: DataIndex, where: str, directive: str = "if") -> bool:
+    """Evaluate ``LEFT OP RIGHT`` where each side is a data reference (as inside ``{{ }}``) or a number."""
+    written = f"'::: {directive}{' ' + text if text else ''}'"
+    usage = (
+        f"write it as '::: {directive} metric MODEL DATASET NAME > 0.5' with one of "
+        f"{', '.join(COMPARISONS)} between two data references or numbers, spaces around it"
+    )
+    try:
+        shlex.split(text)
+    except ValueError as exc:
+        raise BuildError(f"cannot read {written}: {exc}; close the quotes", where=where) from exc
+    # Raw words keep their quotes, so a quoted '">"' argument is not taken for the operator.
+    words = _SHELL_WORD.findall(text)
+    positions = [index for index, word in enumerate(words) if word in COMPARISONS]
+    if not positions:
+        odd = next((w for w in words if re.fullmatch(r"[<>=!]+", w)), None)
+        if odd is not None:
+            raise BuildError(
+                f"unknown comparison operator {odd!r} in {written}; use one of {', '.join(COMPARISONS)}",
+                where=where,
+            )
+        raise BuildError(f"{written} compares nothing; {usage}", where=where)
+    if len(positions) > 1:
+        raise BuildError(
+            f"{written} has {len(positions)} comparison operators; compare two values per section "
+            f"(nest two '::: {directive}' sections for a range)",
+            where=where,
+        )
+    index = positions[0]
+    op = words[index]
+    left, right = words[:index], words[index + 1 :]
+    if not left or not right:
+        side = "left" if not left else "right"
+        raise BuildError(f"{written} has nothing on the {side} of {op!r}; {usage}", where=where)
+    a = _comparison_value(left, data, where)
+    b = _comparison_value(right, data, where)
+    return bool(COMPARISONS[op](a, b))
+
+
+def _comparison_value(words: list[str], data: DataIndex, where: str) -> float | int:
+    if len(words) == 1 and _NUMBER.fullmatch(words[0]):
+        return float(words[0])
+    ref = parse_data_ref(" ".join(words), where)
+    if ref.fmt is not None:
+        raise BuildError(
+            f"'{ref.source} | {ref.fmt}' in a comparison: conditions compare the exported value; "
+            f"drop '| {ref.fmt}'",
+            where=where,
+        )
+    value, _ = resolve_data_ref(ref, data, where)  # fails for missing data, null, groups, inf/nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BuildError(
+            f"data reference '{ref.source}' is {'text' if isinstance(value, str) else 'yes/no'} "
+            f"({value!r}), not a number; "
+            "a comparison needs a numeric value on both sides",
+            where=where,
+        )
+    return value

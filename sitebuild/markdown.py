@@ -32,7 +32,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from sitebuild.bibtex import Bibliography, format_entry_text
-from sitebuild.data import DataIndex, parse_data_ref, resolve_data_ref
+from sitebuild.data import DataIndex, evaluate_comparison, parse_data_ref, resolve_data_ref
 from sitebuild.errors import BuildError, location
 from sitebuild.figures import FIELDS, FIGURE_ID, Figure, parse_header_attrs, resolve_figure
 from sitebuild.sources import SourceMap
@@ -52,6 +52,8 @@ DIRECTIVES = (
     "if-result",
     "unless-model",
     "unless-dataset",
+    "if",
+    "unless",
     "appendix",
     "note",
     "aside",
@@ -242,6 +244,12 @@ def directive_rule(state: StateBlock, start: int, end: int, silent: bool) -> boo
     indent = state.sCount[start]
     if name == "figure":
         _figure(state, start, close, rest, ctx)
+    elif name in ("if", "unless"):
+        # '::: if LEFT OP RIGHT': both sides are data references (as in '{{ }}') or numbers.
+        holds = evaluate_comparison(rest, ctx.data, where, name)
+        if holds == (name == "if"):
+            _tokenize_inside(state, start + 1, close, indent)
+        # else: dropped like a false 'if-model' section, before anything in it is checked or numbered.
     elif name.startswith(("if-", "unless-")):
         try:
             args = shlex.split(rest)

@@ -140,6 +140,103 @@ CASES = {
     "math syntax": ("# A\n\nThe $a^$ here.\n", "a^", "cannot render math"),
     "missing image": ("# A\n\n![A plot](plots/none.png)\n", "none.png", "image 'plots/none.png' not found"),
     "image without alt": ("# A\n\n![](cones.svg)\n", "cones.svg", "has no alt text"),
+    # '::: if LEFT OP RIGHT' / '::: unless ...' data comparisons
+    "comparison with unknown model": (
+        "# A\n\nText.\n\n::: if metric pocket:nope shapes centroid_distance > 0.5\nx\n:::\n",
+        "pocket:nope",
+        "unknown model 'pocket:nope'",
+    ),
+    "comparison with unknown metric": (
+        "# A\n\n::: unless 0.5 < metric pocket:infonce shapes centroid_distnce\nx\n:::\n",
+        "centroid_distnce",
+        "has no 'centroid_distnce'",
+    ),
+    "comparison with unknown quoted key": (
+        '# A\n\n::: if metric pocket:infonce samples "zeroshot.a drawing of a {}." > 0\nx\n:::\n',
+        "a drawing",
+        "has no 'zeroshot.a drawing of a {}'",
+    ),
+    "comparison with missing result": (
+        "# A\n\n::: if result pocket:infonce shapes zeroshot runs.0.accuracy > 0\nx\n:::\n",
+        "runs.0",
+        "has no 'zeroshot' result file",
+    ),
+    "comparison with unknown reference kind": (
+        "# A\n\n::: if gap pocket:infonce > 0\nx\n:::\n",
+        "::: if gap",
+        "unknown data reference kind 'gap'",
+    ),
+    "comparison with text value": (
+        "# A\n\n::: if model pocket:infonce label > 1\nx\n:::\n",
+        "label",
+        "data reference 'model pocket:infonce label' is text ('InfoNCE (pocket)'), not a number",
+    ),
+    "comparison with yes/no value": (
+        "# A\n\n::: unless dataset samples has_labels >= 1\nx\n:::\n",
+        "has_labels",
+        "is yes/no (True), not a number",
+    ),
+    "comparison with a group": (
+        "# A\n\n::: if metric pocket:infonce samples recall_t2i > 0\nx\n:::\n",
+        "recall_t2i",
+        "points at a group",
+    ),
+    "comparison with format": (
+        "# A\n\n::: if count models | int > 1\nx\n:::\n",
+        "| int",
+        "drop '| int'",
+    ),
+    "comparison without operator": (
+        "# A\n\n::: if metric pocket:infonce shapes centroid_distance\nx\n:::\n",
+        "::: if",
+        "compares nothing; write it as '::: if metric MODEL DATASET NAME > 0.5'",
+    ),
+    "comparison without spaces": (
+        "# A\n\n::: unless count models>1\nx\n:::\n",
+        "::: unless",
+        "'::: unless count models>1' compares nothing",
+    ),
+    "comparison with empty condition": ("# A\n\n::: if\nx\n:::\n", "::: if", "'::: if' compares nothing"),
+    "comparison with unknown operator": (
+        "# A\n\n::: if count models == 3\nx\n:::\n",
+        "==",
+        "unknown comparison operator '==' in '::: if count models == 3'; use one of >, <, >=, <=",
+    ),
+    "comparison with two operators": (
+        "# A\n\n::: if 1 < count models < 5\nx\n:::\n",
+        "::: if",
+        "has 2 comparison operators; compare two values per section",
+    ),
+    "comparison with quoted operator as a key": (
+        '# A\n\n::: if metric pocket:infonce samples ">" > 0\nx\n:::\n',
+        "::: if",
+        "has no '>'",
+    ),
+    "comparison without right side": (
+        "# A\n\n::: if count models >=\nx\n:::\n",
+        "::: if",
+        "has nothing on the right of '>='",
+    ),
+    "comparison without left side": (
+        "# A\n\n::: unless < 3\nx\n:::\n",
+        "::: unless",
+        "nothing on the left of '<'",
+    ),
+    "comparison with unclosed quote": (
+        '# A\n\n::: if metric pocket:infonce samples "zeroshot.{} > 0\nx\n:::\n',
+        "::: if",
+        "No closing quotation; close the quotes",
+    ),
+    "unclosed comparison section": (
+        "# A\n\n::: if 1 < 2\nnever closed\n",
+        "::: if",
+        "'::: if' is never closed",
+    ),
+    "error inside a true comparison": (
+        "# A\n\n::: if 1 < 2\n\n{{ metric pocket:infonce samples centroid_distnce }}\n:::\n",
+        "centroid_distnce",
+        "has no 'centroid_distnce'",
+    ),
 }
 
 
