@@ -338,7 +338,13 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
     metric_values = {key: value for key, value in measured.items()}
     metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
     metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
-    if dataset.classes and hasattr(model, "encode_texts") and info.family != "precomputed":
+    # Zero-shot needs at least two classes to choose between (a small subset may hold one).
+    if (
+        dataset.classes
+        and len(dataset.classes) >= 2
+        and hasattr(model, "encode_texts")
+        and info.family != "precomputed"
+    ):
         with timer.stage("zeroshot"):
             payload, accuracy, closed_accuracy = _zeroshot_payload(model, dataset, image, text)
             write_json_atomic(folder / "zeroshot.json", payload, schema="zeroshot")
@@ -416,7 +422,7 @@ def run_export(
                 continue
             with timer.stage("models"):
                 _say(f"model {model_cfg.spec}")
-                model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir)
+                model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
             model_entries.append(_model_entry(model_cfg, model.info))
             for name, dataset in datasets.items():
                 if model_cfg.datasets is not None and name not in model_cfg.datasets:
