@@ -31,14 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from fake_export import write_fake_export  # noqa: E402
 from harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 HOVER_JS = """
 async ([sel, selector, count, seed]) => {
@@ -82,7 +75,7 @@ def run(sizes, keep: Path | None):
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(
-                executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                executable_path=CHROMIUM,
                 headless=True,
                 args=CHROMIUM_ARGS,
             )

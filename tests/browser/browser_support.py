@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from http.server import SimpleHTTPRequestHandler
 
 from harness import write_page
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported for the tests)
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -43,7 +43,10 @@ def test_slug():
     [
         ("[export\nseed=1", r"x\.toml: malformed TOML.*line 1"),
         (GOOD.replace("seed = 7", "sed = 7"), r"unknown key 'sed' \(did you mean 'seed'\?\)"),
-        (GOOD.replace('projections = ["pca"]', 'projections = ["pcaa"]'), r"unknown projection 'pcaa'.*'pca'"),
+        (
+            GOOD.replace('projections = ["pca"]', 'projections = ["pcaa"]'),
+            r"unknown projection 'pcaa'.*'pca'",
+        ),
         (GOOD.replace("seed = 7", 'seed = "7"'), r"'seed' must be int"),
         (GOOD.replace('spec = "pocket:infonce"', 'spec = ""'), r"\[\[models\]\] #1: missing 'spec'"),
         (GOOD.replace('kind = "shapes"', 'kind = "samples"\nname = "samples"'), r"used twice"),

@@ -78,7 +78,9 @@ label = "Tiny ViT (local checkpoint)"
         encoding="utf-8",
     )
     data = root / "data"
-    code = export_main(["export", "--config", str(config), "--out", str(data), "--cache", str(root / "cache")])
+    code = export_main(
+        ["export", "--config", str(config), "--out", str(data), "--cache", str(root / "cache")]
+    )
     assert code == 0
     return root, data
 
@@ -138,9 +140,7 @@ def test_article_hover_shows_both_items(browser, served_site):
     box = overlay.bounding_box()
     cells = 2 * N_PAIRS
     page.mouse.move(box["x"] + (N_PAIRS + 8.5) * box["width"] / cells, box["y"] + 3.5 * box["height"] / cells)
-    page.wait_for_function(
-        "() => !document.querySelector('#fig-slice .fig-preview-empty').checkVisibility()"
-    )
+    page.wait_for_function("() => !document.querySelector('#fig-slice .fig-preview-empty').checkVisibility()")
     shown = page.evaluate(
         """() => [...document.querySelectorAll('#fig-slice .fig-preview-item')].filter((n) => !n.hidden)
               .map((n) => ({modality: n.dataset.modality, index: Number(n.dataset.index),

@@ -29,12 +29,16 @@ def test_committed_data_follows_the_contract():
     manifest = json.loads((DATA / "manifest.json").read_text(encoding="utf-8"))
     validate(manifest, "manifest", where="manifest.json")
     for dataset in manifest["datasets"]:
-        validate(json.loads((DATA / dataset["items"]).read_text(encoding="utf-8")), "items", where=dataset["items"])
+        validate(
+            json.loads((DATA / dataset["items"]).read_text(encoding="utf-8")), "items", where=dataset["items"]
+        )
     for result in manifest["results"]:
         for kind, rel in result["files"].items():
             validate(json.loads((DATA / rel).read_text(encoding="utf-8")), SCHEMA_OF_FILE[kind], where=rel)
     for entry in manifest["training"]:
-        validate(json.loads((DATA / entry["file"]).read_text(encoding="utf-8")), "training", where=entry["file"])
+        validate(
+            json.loads((DATA / entry["file"]).read_text(encoding="utf-8")), "training", where=entry["file"]
+        )
 
 
 def test_shipped_article_builds(tmp_path):
