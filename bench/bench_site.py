@@ -24,10 +24,9 @@ BAR_SECONDS = 5.0
 
 def _sample(workdir: Path) -> tuple[Path, Path]:
     """The test fixture article with a generated export (no torch, no models)."""
-    sys.path.insert(0, str(REPO / "tests" / "site"))
-    from fakedata import make_export
+    from tests.fake_export import write_site_export
 
-    data = make_export(workdir / "data")
+    data = write_site_export(workdir / "data")
     return REPO / "tests" / "site" / "fixtures" / "article", data
 
 

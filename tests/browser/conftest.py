@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from browser_support import FigurePage, QuietHandler  # noqa: E402
-from fake_export import write_fake_export  # noqa: E402
 from harness import SUBPATH, figure_config, prepare_root  # noqa: E402
+
+from tests.fake_export import write_fake_export  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,8 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 from browser_support import FigurePage, QuietHandler
-from fake_export import XSS_CAPTION, write_fake_export
+
+from tests.fake_export import XSS_CAPTION, write_fake_export
 
 FIGURES = [
     ("heatmap", "dataset: shapes\nmodel: pocket:untrained\noptions: quadrant=image-text, sort=clusters"),
@@ -59,8 +60,15 @@ def test_all_kinds_render_in_the_built_site(browser, built_site):
                 timeout=15000,
             )
             assert page.locator(f"#fig-{kind} .figure-error, #fig-{kind} .fig-error").count() == 0, kind
-        # The untrained model is flagged inside the figure, and the XSS caption stays text.
-        assert page.locator("#fig-heatmap .fig-badge-untrained").is_visible()
+        # The untrained model is flagged once, by the build-time note above the figure (the
+        # heatmap's model is fixed, so the figure adds no badge); the XSS caption stays text.
+        note = page.locator("#fig-heatmap .figure-warning")
+        assert note.count() == 1 and note.is_visible()
+        assert "Untrained weights: Model untrained uses random weights" in note.text_content()
+        assert page.locator("#fig-heatmap .fig-badge-untrained").count() == 0
+        assert page.locator(
+            "#fig-compare .fig-compare-cell[data-model='pocket:untrained'] .fig-badge-untrained"
+        ).is_visible()
         assert (
             page.locator("#fig-retrieval .fig-query-item .fig-preview-caption").text_content() == XSS_CAPTION
         )

@@ -1,8 +1,8 @@
 import numpy as np
 from export_reader import items, preview_state, result_file
-from fake_export import XSS_CAPTION
 
 from exporter.contract import decode_array
+from tests.fake_export import XSS_CAPTION
 
 N = 24
 
@@ -122,11 +122,13 @@ def test_heatmap_cluster_sort_and_quadrant(figure_page, served, config):
     fp.assert_clean()
 
 
-def test_heatmap_untrained_badge(figure_page, config):
+def test_heatmap_untrained_model_gets_no_second_badge(figure_page, config):
+    # A heatmap's model is fixed at build time: the page's build-time note warns about
+    # untrained weights (test_built_site checks it), so the figure adds no badge of its own.
     fp = figure_page()
     page = fp.open("heatmap-untrained", [config("heatmap", "fig-u", models=["pocket:untrained"])])
-    badge = page.locator("#fig-u .fig-badge-untrained")
-    assert badge.is_visible() and badge.text_content() == "untrained weights"
+    assert page.locator("#fig-u .fig-header .fig-model").text_content() == "Model untrained"
+    assert page.locator("#fig-u .fig-badge-untrained").count() == 0
     fp.assert_clean()
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 from export_reader import items, load, preview_state, result_file
-from fake_export import XSS_CAPTION
 
 from exporter.contract import decode_array
+from tests.fake_export import XSS_CAPTION
 
 N = 24
 MODELS = ["pocket:infonce", "pocket:untrained", "pocket:cyclip"]

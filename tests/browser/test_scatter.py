@@ -1,5 +1,6 @@
 from export_reader import items, preview_state, projection, scatter_screen
-from fake_export import XSS_CAPTION
+
+from tests.fake_export import XSS_CAPTION
 
 N = 24
 

@@ -1,4 +1,5 @@
-"""Fixtures for site-build tests: a small generated export and the fixture article."""
+"""Fixtures for site-build tests: a small generated export (tests/fake_export.py,
+write_site_export) and the fixture article."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-from fakedata import make_export  # noqa: E402
+from tests.fake_export import write_site_export  # noqa: E402
 
 FIXTURE_ARTICLE = HERE / "fixtures" / "article"
 
@@ -29,7 +30,7 @@ date: 2025-01-02
 
 @pytest.fixture(scope="session")
 def export_dir(tmp_path_factory) -> Path:
-    return make_export(tmp_path_factory.mktemp("export") / "data")
+    return write_site_export(tmp_path_factory.mktemp("export") / "data")
 
 
 @pytest.fixture(scope="session")

@@ -168,7 +168,9 @@ def test_data_version_changes_when_data_changes(tmp_path, export_dir):
     build_site(article, data, tmp_path / "a")
     first = _parse(tmp_path / "a").configs[0]["version"]
     items = data / "datasets/samples/items.json"
-    items.write_text(items.read_text().replace("caption 0", "caption zero"))
+    text = items.read_text()
+    assert "number 0" in text
+    items.write_text(text.replace("number 0", "number zero"))
     build_site(article, data, tmp_path / "b")
     assert _parse(tmp_path / "b").configs[0]["version"] != first
 

@@ -20,6 +20,21 @@ export function el(tag, props = {}, children = []) {
   return node;
 }
 
+/**
+ * The drawing surface of the canvas views: a base canvas (the data) under an
+ * overlay canvas (pointer and cursor marks) in one focusable application region.
+ */
+export function canvasStack(prefix, roleDescription, label) {
+  const base = el("canvas", { class: `${prefix}-base`, attrs: { "aria-hidden": "true" } });
+  const overlay = el("canvas", { class: `${prefix}-overlay`, attrs: { "aria-hidden": "true" } });
+  const stack = el("div", {
+    class: `${prefix}-stack`,
+    tabIndex: 0,
+    attrs: { role: "application", "aria-roledescription": roleDescription, "aria-label": label },
+  }, [base, overlay]);
+  return { base, overlay, stack };
+}
+
 let uid = 0;
 export function uniqueId(prefix) {
   uid += 1;
@@ -70,6 +85,22 @@ export function untrainedBadge(model) {
     text: "untrained weights",
     attrs: { title: `${model.label || model.name}: random, untrained weights; patterns here are not learned` },
   });
+}
+
+/**
+ * A slot for the untrained-weights badge of a figure whose model can change at
+ * run time (a model select). A figure with a fixed model passes switchable =
+ * false: the page's build-time note already warns, so the slot stays empty.
+ * show(model) puts that model's badge (or nothing) in the slot.
+ */
+export function badgeSlot(switchable, props = {}) {
+  const element = el("span", props);
+  return {
+    element,
+    show(model) {
+      if (switchable) element.replaceChildren(...[untrainedBadge(model)].filter(Boolean));
+    },
+  };
 }
 
 export function modelLabel(model) {

@@ -3,7 +3,7 @@
 // is larger. Hover, tap and keyboard resolve single cells in O(1). Used by the
 // heatmap, explorer and compare figures (canvas, not WebGL: many may share a page).
 
-import { el } from "./dom.js";
+import { el, canvasStack } from "./dom.js";
 import { colorLUT, scaleColors, withAlpha } from "./theme.js";
 
 /**
@@ -39,13 +39,8 @@ export function createMatrixView(options) {
   const maxSize = options.maxSize || 560;
   const minSize = options.minSize || 160;
 
-  const base = el("canvas", { class: "fig-matrix-base", attrs: { "aria-hidden": "true" } });
-  const overlay = el("canvas", { class: "fig-matrix-overlay", attrs: { "aria-hidden": "true" } });
-  const stack = el("div", {
-    class: "fig-matrix-stack",
-    tabIndex: 0,
-    attrs: { role: "application", "aria-roledescription": "similarity matrix", "aria-label": `${options.label || "Similarity matrix"}. Arrow keys move a cell cursor; Shift moves by ten; Home and End jump; Escape clears.` },
-  }, [base, overlay]);
+  const { base, overlay, stack } = canvasStack("fig-matrix", "similarity matrix",
+    `${options.label || "Similarity matrix"}. Arrow keys move a cell cursor; Shift moves by ten; Home and End jump; Escape clears.`);
   const topLabels = el("div", { class: "fig-matrix-top", attrs: { "aria-hidden": "true" } });
   const leftLabels = el("div", { class: "fig-matrix-left", attrs: { "aria-hidden": "true" } });
   const barCanvas = el("canvas", { class: "fig-colorbar-canvas", width: 12, height: 256, attrs: { "aria-hidden": "true" } });

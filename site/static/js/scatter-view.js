@@ -3,7 +3,7 @@
 // index, tap and keyboard selection, linked highlights. Canvas (not WebGL) so
 // a page can hold many of them.
 
-import { el } from "./dom.js";
+import { el, canvasStack } from "./dom.js";
 import { modalityColor, withAlpha } from "./theme.js";
 
 const reduceMotion = () => window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -33,12 +33,8 @@ export function createScatterView(options) {
   const onPoint = options.onPoint || (() => {});
   const maxWidth = options.maxWidth || 560;
   const aspect = options.aspect || 0.8;
-  const base = el("canvas", { class: "fig-scatter-base", attrs: { "aria-hidden": "true" } });
-  const overlay = el("canvas", { class: "fig-scatter-overlay", attrs: { "aria-hidden": "true" } });
-  const stack = el("div", {
-    class: "fig-scatter-stack", tabIndex: 0,
-    attrs: { role: "application", "aria-roledescription": "scatter plot", "aria-label": `${options.label || "Projection"}. Left and right arrow keys step through the items; up and down jump to the paired item; Escape clears.` },
-  }, [base, overlay]);
+  const { base, overlay, stack } = canvasStack("fig-scatter", "scatter plot",
+    `${options.label || "Projection"}. Left and right arrow keys step through the items; up and down jump to the paired item; Escape clears.`);
   const xTitle = el("span", { class: "fig-axis-x" });
   const yTitle = el("span", { class: "fig-axis-y" });
   const legend = el("div", { class: "fig-legend" });

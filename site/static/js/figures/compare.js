@@ -3,109 +3,101 @@
 // gap and loss (from the manifest) under its panel. Canvas panels: no WebGL
 // contexts, so a page may hold many.
 
-import { openExport, decodeRaw } from "../contract.js";
-import { el, selectControl, toggleButton, untrainedBadge, modelLabel, showError, markRendered, formatNumber, wantsSorted } from "../dom.js";
+import { decodeRaw } from "../contract.js";
+import { el, selectControl, toggleButton, untrainedBadge, modelLabel, formatNumber, wantsSorted } from "../dom.js";
 import { createMatrixView } from "../matrix-view.js";
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange, scaleColors } from "../theme.js";
 import { parseQuadrant, quadrantOptions } from "./heatmap.js";
+import { figure } from "../figure.js";
 
 function codeRange(m) {
   const maxCode = m.dtype === "u2" ? 65535 : 255;
   return [m.offset, m.offset + m.scale * maxCode];
 }
 
-export async function render(mount, config) {
-  const started = performance.now();
-  try {
-    const options = config.options || {};
-    const ctx = await openExport(config);
-    const datasetName = ctx.dataset().name;
-    const models = ctx.models(datasetName);
-    if (!models.length) throw new Error(`no models to compare on dataset ${datasetName}`);
-    const variant = options.variant === "closed" ? "closed" : "original";
-    const loaded = await Promise.all(models.map(async (model) => {
-      const sim = await ctx.load(model, "similarity");
-      let matrixObj = sim.matrix;
-      if (variant === "closed") {
-        const gap = await ctx.load(model, "gap");
-        matrixObj = gap.steps[gap.steps.length - 1].matrix;
-      }
-      return { model, sim, matrix: decodeRaw(matrixObj), metrics: ctx.result(model).metrics };
-    }));
-    const itemsFile = await ctx.items();
-    const arrived = performance.now();
-    const items = itemsFile.items;
-    const { n, modalities } = loaded[0].sim;
-    for (const entry of loaded) {
-      if (entry.sim.n !== n) throw new Error(`model ${entry.model.name} has ${entry.sim.n} pairs, expected ${n}`);
+export const render = figure("compare", async ({ mount, options, ctx, arrived, datasetModels }) => {
+  const { datasetName, models } = datasetModels();
+  if (!models.length) throw new Error(`no models to compare on dataset ${datasetName}`);
+  const variant = options.variant === "closed" ? "closed" : "original";
+  const loaded = await Promise.all(models.map(async (model) => {
+    const sim = await ctx.load(model, "similarity");
+    let matrixObj = sim.matrix;
+    if (variant === "closed") {
+      const gap = await ctx.load(model, "gap");
+      matrixObj = gap.steps[gap.steps.length - 1].matrix;
     }
-    const range = options.range || loaded.reduce(([lo, hi], e) => {
-      const [a, b] = codeRange(e.matrix);
-      return [Math.min(lo, a), Math.max(hi, b)];
-    }, [Infinity, -Infinity]);
-    const scale = options.scale || "viridis";
-    const preview = createPreview({ placeholder: "Point at any panel, tap it, or use the arrow keys: the crosshair follows in every model." });
-    const quadrant = parseQuadrant(options.quadrant, modalities);
-
-    const panels = [];
-    const readouts = [];
-    function sync(source, cell) {
-      panels.forEach((panel, i) => {
-        if (i !== source) panel.setCrosshair(cell ? { row: cell.row, col: cell.col } : null);
-        const m = loaded[i].matrix;
-        readouts[i].textContent = cell ? `at cursor ${formatNumber(m.offset + m.scale * m.data[cell.row * m.cols + cell.col])}` : "";
-      });
-      if (!cell) { preview.clear(); return; }
-      const info = cellInfo(cell, n);
-      info.scoreLabel = `similarity (${modelLabel(loaded[source].model)})`;
-      preview.show(cellEntries(cell, n, modalities, items), info);
-    }
-
-    const grid = el("div", { class: "fig-compare-grid" });
-    loaded.forEach((entry, i) => {
-      const view = createMatrixView({
-        matrix: entry.matrix, n, modalities, order: entry.sim.order, clusters: entry.sim.clusters,
-        colors: themeColors(), scale, range, quadrant, sorted: wantsSorted(options), maxSize: options.size || 300, minSize: 120,
-        label: `Similarity matrix of ${modelLabel(entry.model)}`,
-        onCell: (cell) => sync(i, cell),
-      });
-      panels.push(view);
-      const m = variant === "closed" ? entry.metrics.closed : entry.metrics;
-      const loss = (m.loss_i2t + m.loss_t2i) / 2;
-      const readout = el("span", { class: "fig-compare-readout" });
-      readouts.push(readout);
-      grid.append(el("div", { class: "fig-compare-cell", dataset: { model: entry.model.name } }, [
-        el("div", { class: "fig-compare-title" }, [el("span", { text: modelLabel(entry.model) }), untrainedBadge(entry.model)]),
-        view.element,
-        el("p", { class: "fig-compare-stats" }, [
-          el("span", { class: "fig-compare-gap", text: `gap ${formatNumber(m.centroid_distance)} · loss ${formatNumber(loss)}` }),
-          " ", readout,
-        ]),
-      ]));
-    });
-
-    const controls = el("div", { class: "fig-controls" });
-    if (options.controls !== false) {
-      controls.append(
-        selectControl("Quadrant", quadrantOptions(modalities), quadrant, (v) => panels.forEach((p) => p.setQuadrant(v))).element,
-        toggleButton("Sort by clusters", wantsSorted(options), (on) => panels.forEach((p) => p.setSorted(on))),
-      );
-    }
-    const bar = el("canvas", { width: 256, height: 1, attrs: { "aria-hidden": "true" } });
-    const barCtx = bar.getContext("2d");
-    scaleColors(scale).forEach(([r, g, b], i) => { barCtx.fillStyle = `rgb(${r},${g},${b})`; barCtx.fillRect(i, 0, 1, 1); });
-    const shared = el("div", { class: "fig-shared-bar", attrs: { role: "img", "aria-label": `one colour scale for all panels, ${range[0].toFixed(2)} to ${range[1].toFixed(2)}` } }, [
-      el("span", { text: range[0].toFixed(2) }), bar, el("span", { text: range[1].toFixed(2) }),
-      el("span", { text: variant === "closed" ? "cosine similarity, gap closed, one scale for all models" : "cosine similarity, one scale for all models" }),
-    ]);
-    const header = el("div", { class: "fig-header" }, [el("span", { class: "fig-model", text: `${loaded.length} models · ${datasetName}` }), controls]);
-    const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [grid, shared]), preview.element]);
-    mount.replaceChildren(el("div", { class: "fig fig-compare" }, [header, body]));
-    panels.forEach((p) => p.draw());
-    onThemeChange((colors) => panels.forEach((p) => p.setColors(colors)));
-    markRendered(mount, "compare", arrived, started);
-  } catch (error) {
-    showError(mount, error);
+    return { model, sim, matrix: decodeRaw(matrixObj), metrics: ctx.result(model).metrics };
+  }));
+  const itemsFile = await ctx.items();
+  arrived();
+  const items = itemsFile.items;
+  const { n, modalities } = loaded[0].sim;
+  for (const entry of loaded) {
+    if (entry.sim.n !== n) throw new Error(`model ${entry.model.name} has ${entry.sim.n} pairs, expected ${n}`);
   }
-}
+  const range = options.range || loaded.reduce(([lo, hi], e) => {
+    const [a, b] = codeRange(e.matrix);
+    return [Math.min(lo, a), Math.max(hi, b)];
+  }, [Infinity, -Infinity]);
+  const scale = options.scale || "viridis";
+  const preview = createPreview({ placeholder: "Point at any panel, tap it, or use the arrow keys: the crosshair follows in every model." });
+  const quadrant = parseQuadrant(options.quadrant, modalities);
+
+  const panels = [];
+  const readouts = [];
+  function sync(source, cell) {
+    panels.forEach((panel, i) => {
+      if (i !== source) panel.setCrosshair(cell ? { row: cell.row, col: cell.col } : null);
+      const m = loaded[i].matrix;
+      readouts[i].textContent = cell ? `at cursor ${formatNumber(m.offset + m.scale * m.data[cell.row * m.cols + cell.col])}` : "";
+    });
+    if (!cell) { preview.clear(); return; }
+    const info = cellInfo(cell, n);
+    info.scoreLabel = `similarity (${modelLabel(loaded[source].model)})`;
+    preview.show(cellEntries(cell, n, modalities, items), info);
+  }
+
+  const grid = el("div", { class: "fig-compare-grid" });
+  loaded.forEach((entry, i) => {
+    const view = createMatrixView({
+      matrix: entry.matrix, n, modalities, order: entry.sim.order, clusters: entry.sim.clusters,
+      colors: themeColors(), scale, range, quadrant, sorted: wantsSorted(options), maxSize: options.size || 300, minSize: 120,
+      label: `Similarity matrix of ${modelLabel(entry.model)}`,
+      onCell: (cell) => sync(i, cell),
+    });
+    panels.push(view);
+    const m = variant === "closed" ? entry.metrics.closed : entry.metrics;
+    const loss = (m.loss_i2t + m.loss_t2i) / 2;
+    const readout = el("span", { class: "fig-compare-readout" });
+    readouts.push(readout);
+    grid.append(el("div", { class: "fig-compare-cell", dataset: { model: entry.model.name } }, [
+      el("div", { class: "fig-compare-title" }, [el("span", { text: modelLabel(entry.model) }), untrainedBadge(entry.model)]),
+      view.element,
+      el("p", { class: "fig-compare-stats" }, [
+        el("span", { class: "fig-compare-gap", text: `gap ${formatNumber(m.centroid_distance)} · loss ${formatNumber(loss)}` }),
+        " ", readout,
+      ]),
+    ]));
+  });
+
+  const controls = el("div", { class: "fig-controls" });
+  if (options.controls !== false) {
+    controls.append(
+      selectControl("Quadrant", quadrantOptions(modalities), quadrant, (v) => panels.forEach((p) => p.setQuadrant(v))).element,
+      toggleButton("Sort by clusters", wantsSorted(options), (on) => panels.forEach((p) => p.setSorted(on))),
+    );
+  }
+  const bar = el("canvas", { width: 256, height: 1, attrs: { "aria-hidden": "true" } });
+  const barCtx = bar.getContext("2d");
+  scaleColors(scale).forEach(([r, g, b], i) => { barCtx.fillStyle = `rgb(${r},${g},${b})`; barCtx.fillRect(i, 0, 1, 1); });
+  const shared = el("div", { class: "fig-shared-bar", attrs: { role: "img", "aria-label": `one colour scale for all panels, ${range[0].toFixed(2)} to ${range[1].toFixed(2)}` } }, [
+    el("span", { text: range[0].toFixed(2) }), bar, el("span", { text: range[1].toFixed(2) }),
+    el("span", { text: variant === "closed" ? "cosine similarity, gap closed, one scale for all models" : "cosine similarity, one scale for all models" }),
+  ]);
+  const header = el("div", { class: "fig-header" }, [el("span", { class: "fig-model", text: `${loaded.length} models · ${datasetName}` }), controls]);
+  const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [grid, shared]), preview.element]);
+  mount.replaceChildren(el("div", { class: "fig fig-compare" }, [header, body]));
+  panels.forEach((p) => p.draw());
+  onThemeChange((colors) => panels.forEach((p) => p.setColors(colors)));
+});

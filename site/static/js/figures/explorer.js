@@ -4,12 +4,13 @@
 // close-the-gap slider over the exported steps (gap.json) that swaps the
 // matrix of that step and reports the gap and loss as it moves.
 
-import { openExport, decodeRaw, decodeArray } from "../contract.js";
-import { el, selectControl, sliderControl, toggleButton, untrainedBadge, modelLabel, showError, markRendered, formatNumber, wantsSorted } from "../dom.js";
+import { decodeRaw, decodeArray } from "../contract.js";
+import { el, selectControl, sliderControl, toggleButton, badgeSlot, modelLabel, formatNumber, wantsSorted } from "../dom.js";
 import { createMatrixView } from "../matrix-view.js";
 import { createScatterView, axisTitles, pointEntries } from "../scatter-view.js";
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
+import { figure, pickModel } from "../figure.js";
 
 const METHOD_LABELS = { pca: "PCA", umap: "UMAP", tsne: "t-SNE" };
 
@@ -24,178 +25,169 @@ function stepRange(steps) {
   return [lo, hi];
 }
 
-export async function render(mount, config) {
-  const started = performance.now();
-  try {
-    const options = config.options || {};
-    const ctx = await openExport(config);
-    let datasetName = ctx.dataset(options.dataset || config.dataset).name;
-    const modelsFor = (d) => ctx.models(d).filter((m) => ctx.manifest.results.some((r) => r.model === m.name && r.dataset === d));
-    let models = modelsFor(datasetName);
-    if (!models.length) throw new Error(`no model has results on dataset ${datasetName}`);
-    let model = options.model ? models.find((m) => m.name === options.model || m.slug === options.model) : models[0];
-    if (!model) throw new Error(`model ${options.model} has no results on dataset ${datasetName}`);
-    let method = options.method || null;
-    let sorted = wantsSorted(options);
+export const render = figure("explorer", async ({ mount, config, options, ctx, arrived }) => {
+  let datasetName = ctx.dataset(options.dataset || config.dataset).name;
+  const modelsFor = (d) => ctx.models(d).filter((m) => ctx.manifest.results.some((r) => r.model === m.name && r.dataset === d));
+  let models = modelsFor(datasetName);
+  if (!models.length) throw new Error(`no model has results on dataset ${datasetName}`);
+  let model = pickModel(models, options.model, `model ${options.model} has no results on dataset ${datasetName}`);
+  let method = options.method || null;
+  let sorted = wantsSorted(options);
 
-    async function loadAll(m, d) {
-      const [sim, gap, proj, itemsFile] = await Promise.all([ctx.load(m, "similarity", d), ctx.load(m, "gap", d), ctx.load(m, "projections", d), ctx.items(d)]);
-      return { sim, gap, proj, itemsFile, matrices: new Map(), points: new Map() };
-    }
-    let data = await loadAll(model, datasetName);
-    const arrived = performance.now();
-    let stepIndex = Math.max(0, Math.min(data.gap.steps.length - 1, options.step ?? 0));
-
-    const matrixOf = (i) => {
-      if (!data.matrices.has(i)) data.matrices.set(i, decodeRaw(data.gap.steps[i].matrix));
-      return data.matrices.get(i);
-    };
-    const projectionOf = (meth, variant) => {
-      const key = `${meth}/${variant}`;
-      if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][variant]));
-      return data.points.get(key);
-    };
-    // Projections exist for the original and the fully closed embeddings; in
-    // between, positions are interpolated by the step's fraction.
-    const pointsAt = (meth, fraction) => {
-      const a = projectionOf(meth, "original");
-      if (!data.proj.variants.includes("closed") || fraction <= 0) return a;
-      const b = projectionOf(meth, "closed");
-      if (fraction >= 1) return b;
-      const out = new Float32Array(a.length);
-      for (let i = 0; i < a.length; i++) out[i] = a[i] + (b[i] - a[i]) * fraction;
-      return out;
-    };
-    const pickMethod = () => (method && data.proj.methods.includes(method) ? method : data.proj.methods[0]);
-    method = pickMethod();
-
-    const preview = createPreview({ placeholder: "Point at a cell or a dot, tap one, or use the arrow keys on a focused plot." });
-    const status = el("p", { class: "fig-status", attrs: { "aria-live": "polite" } });
-    const sliderNote = el("p", { class: "fig-note" });
-    const n = () => data.sim.n;
-    const modalities = () => data.sim.modalities;
-    const items = () => data.itemsFile.items;
-
-    const matrixView = createMatrixView({
-      matrix: matrixOf(stepIndex), n: n(), modalities: modalities(), order: data.sim.order, clusters: data.sim.clusters,
-      colors: themeColors(), scale: options.scale || "viridis", range: stepRange(data.gap.steps), sorted,
-      maxSize: options.size || 420,
-      label: "Similarity matrix of the explorer",
-      onCell(cell) {
-        if (!cell) { preview.clear(); scatterView.highlight([]); return; }
-        preview.show(cellEntries(cell, n(), modalities(), items()), cellInfo(cell, n()));
-        scatterView.highlight(cell.row === cell.col ? [cell.row] : [cell.row, cell.col]);
-      },
-    });
-    const scatterView = createScatterView({
-      points: pointsAt(method, data.gap.steps[stepIndex].fraction), n: n(), modalities: modalities(), colors: themeColors(),
-      axes: axisTitles(method), maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
-      onPoint(index) {
-        if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
-        const i = index % n();
-        const partners = modalities().map((_, m) => m * n() + i);
-        const matrix = matrixOf(stepIndex);
-        let score = null;
-        if (modalities().length > 1) score = matrix.offset + matrix.scale * matrix.data[i * matrix.cols + n() + i];
-        preview.show(pointEntries(index, n(), modalities(), items()), { score, scoreLabel: `pair similarity (${modalities()[0]}–${modalities()[1] || ""})`, note: "" });
-        matrixView.highlightItems(partners);
-      },
-    });
-
-    function describeStep() {
-      const step = data.gap.steps[stepIndex];
-      const loss = (step.loss_i2t + step.loss_t2i) / 2;
-      status.textContent = `gap (centroid distance) ${formatNumber(step.centroid_distance)} · loss ${formatNumber(loss)} `
-        + `(image→text ${formatNumber(step.loss_i2t)}, text→image ${formatNumber(step.loss_t2i)}) · R@1 image→text ${formatNumber(step.recall_i2t.r1, 2)}`;
-      slider.output.textContent = `${Math.round(step.fraction * 100)}% closed`;
-      slider.input.setAttribute("aria-valuetext", `${Math.round(step.fraction * 100)} percent of the gap closed; gap ${formatNumber(step.centroid_distance)}, loss ${formatNumber(loss)}`);
-      const f = step.fraction;
-      sliderNote.textContent = f > 0 && f < 1 ? "Projection positions between the original and the closed embeddings are interpolated." : "";
-    }
-
-    const slider = sliderControl("Close the gap", { min: 0, max: data.gap.steps.length - 1, step: 1, value: stepIndex }, (value) => {
-      stepIndex = value;
-      matrixView.setMatrix(matrixOf(stepIndex));
-      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction));
-      describeStep();
-      mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: stepIndex } }));
-    });
-
-    const badgeSlot = el("span", { class: "fig-badge-slot" });
-    const modelName = el("span", { class: "fig-model" });
-    const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, (v) => switchTo(v, datasetName));
-    const datasetOptions = () => ctx.manifest.datasets.filter((d) => ctx.manifest.results.some((r) => r.dataset === d.name && r.model === model.name));
-    const datasetSelect = selectControl("Dataset", datasetOptions().map((d) => ({ value: d.name, label: d.name })), datasetName, (v) => switchTo(model.name, v));
-    const methodSelect = selectControl("Projection", data.proj.methods.map((m) => ({ value: m, label: METHOD_LABELS[m] || m })), method, (v) => {
-      method = v;
-      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method) });
-    });
-    const sortButton = toggleButton("Sort by clusters", sorted, (on) => { sorted = on; matrixView.setSorted(on); });
-
-    function refreshHeader() {
-      modelName.textContent = `${modelLabel(model)} · ${datasetName}`;
-      badgeSlot.replaceChildren(...[untrainedBadge(model)].filter(Boolean));
-      mount.dataset.model = model.name;
-      mount.dataset.dataset = datasetName;
-    }
-
-    let token = 0;
-    async function switchTo(modelId, dname) {
-      const mine = ++token;
-      const candidates = modelsFor(dname);
-      const nextModel = candidates.find((m) => m.name === modelId) || candidates[0];
-      mount.setAttribute("aria-busy", "true");
-      try {
-        const next = await loadAll(nextModel, dname);
-        if (mine !== token) return;
-        model = nextModel; datasetName = dname; data = next; models = candidates;
-        stepIndex = Math.min(stepIndex, data.gap.steps.length - 1);
-        method = pickMethod();
-        // Rebuild the option lists: a dataset may have other models, a model other datasets.
-        modelSelect.select.replaceChildren(...models.map((m) => el("option", { value: m.name, text: modelLabel(m) })));
-        modelSelect.select.value = model.name;
-        datasetSelect.select.replaceChildren(...datasetOptions().map((d) => el("option", { value: d.name, text: d.name })));
-        datasetSelect.select.value = datasetName;
-        methodSelect.select.replaceChildren(...data.proj.methods.map((m) => el("option", { value: m, text: METHOD_LABELS[m] || m })));
-        methodSelect.select.value = method;
-        slider.input.max = String(data.gap.steps.length - 1);
-        slider.input.value = String(stepIndex);
-        matrixView.setMatrix(matrixOf(stepIndex), { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
-        scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method), n: data.sim.n, modalities: data.sim.modalities });
-        preview.clear();
-        refreshHeader();
-        describeStep();
-        mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", model: model.name, dataset: datasetName } }));
-      } catch (error) {
-        console.error(error);
-        status.textContent = `Could not load ${modelId} on ${dname}: ${error.message}`;
-      } finally {
-        if (mine === token) mount.removeAttribute("aria-busy");
-      }
-    }
-
-    const controls = el("div", { class: "fig-controls" });
-    if (options.controls !== false) {
-      if (models.length > 1 || options.model_switch) controls.append(modelSelect.element);
-      if (ctx.manifest.datasets.length > 1) controls.append(datasetSelect.element);
-      if (data.proj.methods.length > 1) controls.append(methodSelect.element);
-      controls.append(sortButton);
-    }
-    const header = el("div", { class: "fig-header" }, [modelName, badgeSlot, controls]);
-    const gapRow = el("div", { class: "fig-gap-row" }, [slider.element, status]);
-    const body = el("div", { class: "fig-body fig-explorer-body" }, [
-      el("div", { class: "fig-panel" }, [matrixView.element]),
-      el("div", { class: "fig-panel" }, [scatterView.element, sliderNote]),
-      preview.element,
-    ]);
-    mount.replaceChildren(el("div", { class: "fig fig-explorer" }, [header, gapRow, body]));
-    refreshHeader();
-    describeStep();
-    matrixView.draw();
-    scatterView.draw();
-    onThemeChange((colors) => { matrixView.setColors(colors); scatterView.setColors(colors); });
-    markRendered(mount, "explorer", arrived, started);
-  } catch (error) {
-    showError(mount, error);
+  async function loadAll(m, d) {
+    const [sim, gap, proj, itemsFile] = await Promise.all([ctx.load(m, "similarity", d), ctx.load(m, "gap", d), ctx.load(m, "projections", d), ctx.items(d)]);
+    return { sim, gap, proj, itemsFile, matrices: new Map(), points: new Map() };
   }
-}
+  let data = await loadAll(model, datasetName);
+  arrived();
+  let stepIndex = Math.max(0, Math.min(data.gap.steps.length - 1, options.step ?? 0));
+
+  const matrixOf = (i) => {
+    if (!data.matrices.has(i)) data.matrices.set(i, decodeRaw(data.gap.steps[i].matrix));
+    return data.matrices.get(i);
+  };
+  const projectionOf = (meth, variant) => {
+    const key = `${meth}/${variant}`;
+    if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][variant]));
+    return data.points.get(key);
+  };
+  // Projections exist for the original and the fully closed embeddings; in
+  // between, positions are interpolated by the step's fraction.
+  const pointsAt = (meth, fraction) => {
+    const a = projectionOf(meth, "original");
+    if (!data.proj.variants.includes("closed") || fraction <= 0) return a;
+    const b = projectionOf(meth, "closed");
+    if (fraction >= 1) return b;
+    const out = new Float32Array(a.length);
+    for (let i = 0; i < a.length; i++) out[i] = a[i] + (b[i] - a[i]) * fraction;
+    return out;
+  };
+  const pickMethod = () => (method && data.proj.methods.includes(method) ? method : data.proj.methods[0]);
+  method = pickMethod();
+
+  const preview = createPreview({ placeholder: "Point at a cell or a dot, tap one, or use the arrow keys on a focused plot." });
+  const status = el("p", { class: "fig-status", attrs: { "aria-live": "polite" } });
+  const sliderNote = el("p", { class: "fig-note" });
+  const n = () => data.sim.n;
+  const modalities = () => data.sim.modalities;
+  const items = () => data.itemsFile.items;
+
+  const matrixView = createMatrixView({
+    matrix: matrixOf(stepIndex), n: n(), modalities: modalities(), order: data.sim.order, clusters: data.sim.clusters,
+    colors: themeColors(), scale: options.scale || "viridis", range: stepRange(data.gap.steps), sorted,
+    maxSize: options.size || 420,
+    label: "Similarity matrix of the explorer",
+    onCell(cell) {
+      if (!cell) { preview.clear(); scatterView.highlight([]); return; }
+      preview.show(cellEntries(cell, n(), modalities(), items()), cellInfo(cell, n()));
+      scatterView.highlight(cell.row === cell.col ? [cell.row] : [cell.row, cell.col]);
+    },
+  });
+  const scatterView = createScatterView({
+    points: pointsAt(method, data.gap.steps[stepIndex].fraction), n: n(), modalities: modalities(), colors: themeColors(),
+    axes: axisTitles(method), maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
+    onPoint(index) {
+      if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
+      const i = index % n();
+      const partners = modalities().map((_, m) => m * n() + i);
+      const matrix = matrixOf(stepIndex);
+      let score = null;
+      if (modalities().length > 1) score = matrix.offset + matrix.scale * matrix.data[i * matrix.cols + n() + i];
+      preview.show(pointEntries(index, n(), modalities(), items()), { score, scoreLabel: `pair similarity (${modalities()[0]}–${modalities()[1] || ""})`, note: "" });
+      matrixView.highlightItems(partners);
+    },
+  });
+
+  function describeStep() {
+    const step = data.gap.steps[stepIndex];
+    const loss = (step.loss_i2t + step.loss_t2i) / 2;
+    status.textContent = `gap (centroid distance) ${formatNumber(step.centroid_distance)} · loss ${formatNumber(loss)} `
+      + `(image→text ${formatNumber(step.loss_i2t)}, text→image ${formatNumber(step.loss_t2i)}) · R@1 image→text ${formatNumber(step.recall_i2t.r1, 2)}`;
+    slider.output.textContent = `${Math.round(step.fraction * 100)}% closed`;
+    slider.input.setAttribute("aria-valuetext", `${Math.round(step.fraction * 100)} percent of the gap closed; gap ${formatNumber(step.centroid_distance)}, loss ${formatNumber(loss)}`);
+    const f = step.fraction;
+    sliderNote.textContent = f > 0 && f < 1 ? "Projection positions between the original and the closed embeddings are interpolated." : "";
+  }
+
+  const slider = sliderControl("Close the gap", { min: 0, max: data.gap.steps.length - 1, step: 1, value: stepIndex }, (value) => {
+    stepIndex = value;
+    matrixView.setMatrix(matrixOf(stepIndex));
+    scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction));
+    describeStep();
+    mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: stepIndex } }));
+  });
+
+  const badge = badgeSlot(true, { class: "fig-badge-slot" });
+  const modelName = el("span", { class: "fig-model" });
+  const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, (v) => switchTo(v, datasetName));
+  const datasetOptions = () => ctx.manifest.datasets.filter((d) => ctx.manifest.results.some((r) => r.dataset === d.name && r.model === model.name));
+  const datasetSelect = selectControl("Dataset", datasetOptions().map((d) => ({ value: d.name, label: d.name })), datasetName, (v) => switchTo(model.name, v));
+  const methodSelect = selectControl("Projection", data.proj.methods.map((m) => ({ value: m, label: METHOD_LABELS[m] || m })), method, (v) => {
+    method = v;
+    scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method) });
+  });
+  const sortButton = toggleButton("Sort by clusters", sorted, (on) => { sorted = on; matrixView.setSorted(on); });
+
+  function refreshHeader() {
+    modelName.textContent = `${modelLabel(model)} · ${datasetName}`;
+    badge.show(model);
+    mount.dataset.model = model.name;
+    mount.dataset.dataset = datasetName;
+  }
+
+  let token = 0;
+  async function switchTo(modelId, dname) {
+    const mine = ++token;
+    const candidates = modelsFor(dname);
+    const nextModel = candidates.find((m) => m.name === modelId) || candidates[0];
+    mount.setAttribute("aria-busy", "true");
+    try {
+      const next = await loadAll(nextModel, dname);
+      if (mine !== token) return;
+      model = nextModel; datasetName = dname; data = next; models = candidates;
+      stepIndex = Math.min(stepIndex, data.gap.steps.length - 1);
+      method = pickMethod();
+      // Rebuild the option lists: a dataset may have other models, a model other datasets.
+      modelSelect.select.replaceChildren(...models.map((m) => el("option", { value: m.name, text: modelLabel(m) })));
+      modelSelect.select.value = model.name;
+      datasetSelect.select.replaceChildren(...datasetOptions().map((d) => el("option", { value: d.name, text: d.name })));
+      datasetSelect.select.value = datasetName;
+      methodSelect.select.replaceChildren(...data.proj.methods.map((m) => el("option", { value: m, text: METHOD_LABELS[m] || m })));
+      methodSelect.select.value = method;
+      slider.input.max = String(data.gap.steps.length - 1);
+      slider.input.value = String(stepIndex);
+      matrixView.setMatrix(matrixOf(stepIndex), { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
+      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method), n: data.sim.n, modalities: data.sim.modalities });
+      preview.clear();
+      refreshHeader();
+      describeStep();
+      mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", model: model.name, dataset: datasetName } }));
+    } catch (error) {
+      console.error(error);
+      status.textContent = `Could not load ${modelId} on ${dname}: ${error.message}`;
+    } finally {
+      if (mine === token) mount.removeAttribute("aria-busy");
+    }
+  }
+
+  const controls = el("div", { class: "fig-controls" });
+  if (options.controls !== false) {
+    if (models.length > 1 || options.model_switch) controls.append(modelSelect.element);
+    if (ctx.manifest.datasets.length > 1) controls.append(datasetSelect.element);
+    if (data.proj.methods.length > 1) controls.append(methodSelect.element);
+    controls.append(sortButton);
+  }
+  const header = el("div", { class: "fig-header" }, [modelName, badge.element, controls]);
+  const gapRow = el("div", { class: "fig-gap-row" }, [slider.element, status]);
+  const body = el("div", { class: "fig-body fig-explorer-body" }, [
+    el("div", { class: "fig-panel" }, [matrixView.element]),
+    el("div", { class: "fig-panel" }, [scatterView.element, sliderNote]),
+    preview.element,
+  ]);
+  mount.replaceChildren(el("div", { class: "fig fig-explorer" }, [header, gapRow, body]));
+  refreshHeader();
+  describeStep();
+  matrixView.draw();
+  scatterView.draw();
+  onThemeChange((colors) => { matrixView.setColors(colors); scatterView.setColors(colors); });
+});

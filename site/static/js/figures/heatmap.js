@@ -2,11 +2,12 @@
 // dataset, quadrant separators and labels, cluster sorting, quadrant choice
 // and a preview of both items under the pointer, tap or keyboard cursor.
 
-import { openExport, decodeRaw } from "../contract.js";
-import { el, selectControl, toggleButton, untrainedBadge, modelLabel, showError, markRendered, wantsSorted } from "../dom.js";
+import { decodeRaw } from "../contract.js";
+import { el, selectControl, toggleButton, modelLabel, wantsSorted } from "../dom.js";
 import { createMatrixView } from "../matrix-view.js";
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
+import { figure, pickModel } from "../figure.js";
 
 /** Quadrant option values: "all" or "a,b"; also accepts "image-text" style names. */
 export function parseQuadrant(value, modalities) {
@@ -32,52 +33,43 @@ export function clusterList(clusters) {
   return list;
 }
 
-export async function render(mount, config) {
-  const started = performance.now();
-  try {
-    const options = config.options || {};
-    const sorted = wantsSorted(options);
-    const ctx = await openExport(config);
-    const model = options.model ? ctx.models().find((m) => m.name === options.model || m.slug === options.model) : ctx.models()[0];
-    if (!model) throw new Error("no model to show");
-    const [sim, itemsFile] = await Promise.all([ctx.load(model, "similarity"), ctx.items()]);
-    const arrived = performance.now();
-    const items = itemsFile.items;
-    const modalities = sim.modalities;
-    const matrix = decodeRaw(sim.matrix);
-    const preview = createPreview({ placeholder: "Point at a cell, tap it, or focus the matrix and use the arrow keys." });
-    const clusters = el("div", { class: "fig-clusters", hidden: !sorted });
-    clusters.append(el("p", { class: "fig-clusters-title", text: "Clusters (in order)" }), clusterList(sim.clusters));
+export const render = figure("heatmap", async ({ mount, options, ctx, arrived }) => {
+  const sorted = wantsSorted(options);
+  const model = pickModel(ctx.models(), options.model, "no model to show");
+  const [sim, itemsFile] = await Promise.all([ctx.load(model, "similarity"), ctx.items()]);
+  arrived();
+  const items = itemsFile.items;
+  const modalities = sim.modalities;
+  const matrix = decodeRaw(sim.matrix);
+  const preview = createPreview({ placeholder: "Point at a cell, tap it, or focus the matrix and use the arrow keys." });
+  const clusters = el("div", { class: "fig-clusters", hidden: !sorted });
+  clusters.append(el("p", { class: "fig-clusters-title", text: "Clusters (in order)" }), clusterList(sim.clusters));
 
-    const view = createMatrixView({
-      matrix, n: sim.n, modalities, order: sim.order, clusters: sim.clusters,
-      colors: themeColors(), scale: options.scale || options.colorscale || "viridis",
-      quadrant: parseQuadrant(options.quadrant, modalities), sorted,
-      maxSize: options.size || options.height || 560,
-      label: `Similarity matrix of ${modelLabel(model)} on ${sim.dataset}`,
-      onCell(cell) {
-        if (!cell) { preview.clear(); return; }
-        preview.show(cellEntries(cell, sim.n, modalities, items), cellInfo(cell, sim.n));
-      },
-    });
+  const view = createMatrixView({
+    matrix, n: sim.n, modalities, order: sim.order, clusters: sim.clusters,
+    colors: themeColors(), scale: options.scale || options.colorscale || "viridis",
+    quadrant: parseQuadrant(options.quadrant, modalities), sorted,
+    maxSize: options.size || options.height || 560,
+    label: `Similarity matrix of ${modelLabel(model)} on ${sim.dataset}`,
+    onCell(cell) {
+      if (!cell) { preview.clear(); return; }
+      preview.show(cellEntries(cell, sim.n, modalities, items), cellInfo(cell, sim.n));
+    },
+  });
 
-    const controls = el("div", { class: "fig-controls" });
-    if (options.controls !== false) {
-      const quadrant = selectControl("Quadrant", quadrantOptions(modalities), parseQuadrant(options.quadrant, modalities), (v) => view.setQuadrant(v));
-      const sort = toggleButton("Sort by clusters", sorted, (on) => { view.setSorted(on); clusters.hidden = !on; });
-      if (!sim.order || !sim.order.length) sort.disabled = true;
-      controls.append(quadrant.element, sort);
-    }
-    const header = el("div", { class: "fig-header" }, [
-      el("span", { class: "fig-model", text: modelLabel(model) }), untrainedBadge(model), controls,
-    ]);
-    const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [view.element]), preview.element]);
-    const root = el("div", { class: "fig fig-heatmap" }, [header, body, clusters]);
-    mount.replaceChildren(root);
-    view.draw();
-    onThemeChange((colors) => view.setColors(colors));
-    markRendered(mount, "heatmap", arrived, started);
-  } catch (error) {
-    showError(mount, error);
+  const controls = el("div", { class: "fig-controls" });
+  if (options.controls !== false) {
+    const quadrant = selectControl("Quadrant", quadrantOptions(modalities), parseQuadrant(options.quadrant, modalities), (v) => view.setQuadrant(v));
+    const sort = toggleButton("Sort by clusters", sorted, (on) => { view.setSorted(on); clusters.hidden = !on; });
+    if (!sim.order || !sim.order.length) sort.disabled = true;
+    controls.append(quadrant.element, sort);
   }
-}
+  const header = el("div", { class: "fig-header" }, [
+    el("span", { class: "fig-model", text: modelLabel(model) }), controls,
+  ]);
+  const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [view.element]), preview.element]);
+  const root = el("div", { class: "fig fig-heatmap" }, [header, body, clusters]);
+  mount.replaceChildren(root);
+  view.draw();
+  onThemeChange((colors) => view.setColors(colors));
+});

@@ -2,8 +2,8 @@
 // across models (from the manifest). A real <table>; header buttons sort;
 // aria-sort tells assistive technology the current order.
 
-import { openExport } from "../contract.js";
-import { el, untrainedBadge, modelLabel, showError, markRendered, listOption } from "../dom.js";
+import { el, untrainedBadge, modelLabel, listOption } from "../dom.js";
+import { figure } from "../figure.js";
 
 /** Column id -> [heading, getter(metrics), digits, description]. */
 export const COLUMNS = {
@@ -30,80 +30,71 @@ export const COLUMNS = {
 
 export const DEFAULT_COLUMNS = ["centroid_distance", "relative_gap", "separability", "pair_cosine", "loss", "r1_i2t", "r1_t2i", "closed_gap", "closed_loss"];
 
-export async function render(mount, config) {
-  const started = performance.now();
-  try {
-    const options = config.options || {};
-    const ctx = await openExport(config);
-    const datasetName = ctx.dataset().name;
-    const models = ctx.models(datasetName);
-    const arrived = performance.now();
-    const columns = (listOption(options.columns, /\s+/) || DEFAULT_COLUMNS).map((id) => {
-      if (id.startsWith("zeroshot:")) {
-        const template = id.slice("zeroshot:".length);
-        return { id, heading: `zero-shot “${template}”`, get: (m) => m.zeroshot && m.zeroshot[template], digits: 2, description: `zero-shot accuracy with template ${template}` };
-      }
-      const spec = COLUMNS[id];
-      if (!spec) throw new Error(`unknown metrics column ${id}; use one of ${Object.keys(COLUMNS).join(", ")} or zeroshot:<template>`);
-      return { id, heading: spec[0], get: spec[1], digits: spec[2], description: spec[3] };
+export const render = figure("metrics", async ({ mount, options, ctx, arrived, datasetModels }) => {
+  const { datasetName, models } = datasetModels();
+  arrived();
+  const columns = (listOption(options.columns, /\s+/) || DEFAULT_COLUMNS).map((id) => {
+    if (id.startsWith("zeroshot:")) {
+      const template = id.slice("zeroshot:".length);
+      return { id, heading: `zero-shot “${template}”`, get: (m) => m.zeroshot && m.zeroshot[template], digits: 2, description: `zero-shot accuracy with template ${template}` };
+    }
+    const spec = COLUMNS[id];
+    if (!spec) throw new Error(`unknown metrics column ${id}; use one of ${Object.keys(COLUMNS).join(", ")} or zeroshot:<template>`);
+    return { id, heading: spec[0], get: spec[1], digits: spec[2], description: spec[3] };
+  });
+  const rows = models.map((model) => ({ model, metrics: ctx.result(model, datasetName).metrics }));
+  let sortKey = options.sort || null;
+  let sortDir = options.descending ? "descending" : "ascending";
+
+  const table = el("table", { class: "fig-table" });
+  const caption = el("caption", { class: "fig-visually-hidden", text: `Gap measures and recalls on ${datasetName}; column buttons sort.` });
+  const headRow = el("tr");
+  const headers = [];
+  const allColumns = [{ id: "model", heading: "model", description: "model" }, ...columns];
+  for (const column of allColumns) {
+    const button = el("button", { type: "button", text: column.heading, attrs: { title: column.description } });
+    const th = el("th", { attrs: { scope: "col" } }, [button]);
+    button.addEventListener("click", () => {
+      sortDir = sortKey === column.id && sortDir === "ascending" ? "descending" : "ascending";
+      sortKey = column.id;
+      fill();
     });
-    const rows = models.map((model) => ({ model, metrics: ctx.result(model, datasetName).metrics }));
-    let sortKey = options.sort || null;
-    let sortDir = options.descending ? "descending" : "ascending";
-
-    const table = el("table", { class: "fig-table" });
-    const caption = el("caption", { class: "fig-visually-hidden", text: `Gap measures and recalls on ${datasetName}; column buttons sort.` });
-    const headRow = el("tr");
-    const headers = [];
-    const allColumns = [{ id: "model", heading: "model", description: "model" }, ...columns];
-    for (const column of allColumns) {
-      const button = el("button", { type: "button", text: column.heading, attrs: { title: column.description } });
-      const th = el("th", { attrs: { scope: "col" } }, [button]);
-      button.addEventListener("click", () => {
-        sortDir = sortKey === column.id && sortDir === "ascending" ? "descending" : "ascending";
-        sortKey = column.id;
-        fill();
-      });
-      headers.push({ th, column });
-      headRow.append(th);
-    }
-    const tbody = el("tbody");
-    table.append(caption, el("thead", {}, [headRow]), tbody);
-
-    function value(row, column) {
-      if (column.id === "model") return modelLabel(row.model).toLowerCase();
-      const v = column.get(row.metrics);
-      return v === undefined || v === null ? null : v;
-    }
-
-    function fill() {
-      const sorted = [...rows];
-      if (sortKey) {
-        const column = allColumns.find((c) => c.id === sortKey);
-        const sign = sortDir === "ascending" ? 1 : -1;
-        sorted.sort((a, b) => {
-          const va = value(a, column), vb = value(b, column);
-          if (va === null) return 1;
-          if (vb === null) return -1;
-          return (va < vb ? -1 : va > vb ? 1 : 0) * sign;
-        });
-      }
-      for (const { th, column } of headers) {
-        if (column.id === sortKey) th.setAttribute("aria-sort", sortDir);
-        else th.removeAttribute("aria-sort");
-      }
-      tbody.replaceChildren(...sorted.map((row) => {
-        const name = el("th", { attrs: { scope: "row" } }, [el("span", { text: modelLabel(row.model) }), " ", untrainedBadge(row.model)]);
-        return el("tr", { dataset: { model: row.model.name } }, [name, ...columns.map((column) => {
-          const v = value(row, column);
-          return el("td", { text: v === null ? "–" : Number(v).toFixed(column.digits) });
-        })]);
-      }));
-    }
-    fill();
-    mount.replaceChildren(el("div", { class: "fig fig-metrics" }, [el("div", { class: "fig-table-wrap" }, [table])]));
-    markRendered(mount, "metrics", arrived, started);
-  } catch (error) {
-    showError(mount, error);
+    headers.push({ th, column });
+    headRow.append(th);
   }
-}
+  const tbody = el("tbody");
+  table.append(caption, el("thead", {}, [headRow]), tbody);
+
+  function value(row, column) {
+    if (column.id === "model") return modelLabel(row.model).toLowerCase();
+    const v = column.get(row.metrics);
+    return v === undefined || v === null ? null : v;
+  }
+
+  function fill() {
+    const sorted = [...rows];
+    if (sortKey) {
+      const column = allColumns.find((c) => c.id === sortKey);
+      const sign = sortDir === "ascending" ? 1 : -1;
+      sorted.sort((a, b) => {
+        const va = value(a, column), vb = value(b, column);
+        if (va === null) return 1;
+        if (vb === null) return -1;
+        return (va < vb ? -1 : va > vb ? 1 : 0) * sign;
+      });
+    }
+    for (const { th, column } of headers) {
+      if (column.id === sortKey) th.setAttribute("aria-sort", sortDir);
+      else th.removeAttribute("aria-sort");
+    }
+    tbody.replaceChildren(...sorted.map((row) => {
+      const name = el("th", { attrs: { scope: "row" } }, [el("span", { text: modelLabel(row.model) }), " ", untrainedBadge(row.model)]);
+      return el("tr", { dataset: { model: row.model.name } }, [name, ...columns.map((column) => {
+        const v = value(row, column);
+        return el("td", { text: v === null ? "–" : Number(v).toFixed(column.digits) });
+      })]);
+    }));
+  }
+  fill();
+  mount.replaceChildren(el("div", { class: "fig fig-metrics" }, [el("div", { class: "fig-table-wrap" }, [table])]));
+});

@@ -2,8 +2,9 @@
 // top-k items of the other modality with their scores, the true match marked,
 // and the model's recall@k. Queries are chosen with native selects and buttons.
 
-import { openExport, decodeArray } from "../contract.js";
-import { el, selectControl, untrainedBadge, modelLabel, showError, markRendered, formatNumber } from "../dom.js";
+import { decodeArray } from "../contract.js";
+import { el, selectControl, badgeSlot, modelLabel, formatNumber } from "../dom.js";
+import { figure, pickModel } from "../figure.js";
 
 const DIRECTIONS = { i2t: "image → text", t2i: "text → image" };
 
@@ -18,97 +19,88 @@ function truncate(text, length = 60) {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
 
-export async function render(mount, config) {
-  const started = performance.now();
-  try {
-    const options = config.options || {};
-    const ctx = await openExport(config);
-    const datasetName = ctx.dataset().name;
-    const models = ctx.models(datasetName);
-    let model = options.model ? models.find((m) => m.name === options.model || m.slug === options.model) : models[0];
-    if (!model) throw new Error("no model to show");
-    const itemsFile = await ctx.items();
-    let retrieval = await ctx.load(model, "retrieval");
-    const arrived = performance.now();
-    const items = itemsFile.items;
-    let direction = options.direction === "t2i" ? "t2i" : "i2t";
-    let query = Math.max(0, Math.min(items.length - 1, options.query ?? 0));
-    const shown = () => Math.min(options.k || retrieval.k, retrieval.k);
-    let decoded = null;
-    const decode = () => {
-      decoded = {
-        i2t: { indices: decodeArray(retrieval.i2t.indices), scores: decodeArray(retrieval.i2t.scores) },
-        t2i: { indices: decodeArray(retrieval.t2i.indices), scores: decodeArray(retrieval.t2i.scores) },
-      };
+export const render = figure("retrieval", async ({ mount, options, ctx, arrived, datasetModels }) => {
+  const { datasetName, models } = datasetModels();
+  let model = pickModel(models, options.model, "no model to show");
+  const itemsFile = await ctx.items();
+  let retrieval = await ctx.load(model, "retrieval");
+  arrived();
+  const items = itemsFile.items;
+  let direction = options.direction === "t2i" ? "t2i" : "i2t";
+  let query = Math.max(0, Math.min(items.length - 1, options.query ?? 0));
+  const shown = () => Math.min(options.k || retrieval.k, retrieval.k);
+  let decoded = null;
+  const decode = () => {
+    decoded = {
+      i2t: { indices: decodeArray(retrieval.i2t.indices), scores: decodeArray(retrieval.i2t.scores) },
+      t2i: { indices: decodeArray(retrieval.t2i.indices), scores: decodeArray(retrieval.t2i.scores) },
     };
-    decode();
+  };
+  decode();
 
-    const queryBox = el("div", { class: "fig-query-item" });
-    const results = el("ol", { class: "fig-retrieval-list", attrs: { "aria-live": "polite" } });
-    const recallLine = el("p", { class: "fig-recall" });
-    const found = el("p", { class: "fig-status" });
-    const badgeSlot = el("span");
+  const queryBox = el("div", { class: "fig-query-item" });
+  const results = el("ol", { class: "fig-retrieval-list", attrs: { "aria-live": "polite" } });
+  const recallLine = el("p", { class: "fig-recall" });
+  const found = el("p", { class: "fig-status" });
+  const switchable = models.length > 1 && options.controls !== false;
+  const badge = badgeSlot(switchable);
 
-    const queryOptions = () => items.map((item, i) => ({
-      value: String(i),
-      label: direction === "i2t" ? `${i + 1}. image ${item.id}` : `${i + 1}. ${truncate(item.text)}`,
-    }));
-    const querySelect = selectControl("Query", queryOptions(), String(query), (v) => { query = Number(v); update(); });
-    const prev = el("button", { type: "button", text: "◀ previous", attrs: { "aria-label": "previous query" } });
-    const next = el("button", { type: "button", text: "next ▶", attrs: { "aria-label": "next query" } });
-    prev.addEventListener("click", () => { query = (query - 1 + items.length) % items.length; update(); });
-    next.addEventListener("click", () => { query = (query + 1) % items.length; update(); });
-    const directionSelect = selectControl("Search", Object.entries(DIRECTIONS).map(([value, label]) => ({ value, label })), direction, (v) => {
-      direction = v;
-      querySelect.select.replaceChildren(...queryOptions().map((o) => el("option", { value: o.value, text: o.label })));
-      update();
-    });
-    const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, async (v) => {
-      const nextModel = models.find((m) => m.name === v);
-      const data = await ctx.load(nextModel, "retrieval");
-      model = nextModel; retrieval = data; decode(); update();
-    });
-
-    function update() {
-      querySelect.select.value = String(query);
-      const [qMod, rMod] = direction === "i2t" ? ["image", "text"] : ["text", "image"];
-      const item = items[query];
-      queryBox.replaceChildren(el("span", { class: "fig-preview-tag", text: `query: ${qMod} #${query} · ${item.id}` }), itemView(item, qMod));
-      const { indices, scores } = decoded[direction];
-      const k = retrieval.k;
-      const hits = [];
-      let rank = -1;
-      for (let j = 0; j < shown(); j++) {
-        const index = indices[query * k + j];
-        const score = scores[query * k + j];
-        const match = index === query;
-        if (match) rank = j;
-        hits.push(el("li", { class: "fig-retrieval-hit", dataset: { index: String(index), match: String(match) } }, [
-          el("span", { class: "fig-retrieval-rank", text: `#${j + 1} · ${rMod} ${index}${match ? " · the true pair" : ""}` }),
-          itemView(items[index], rMod),
-          el("span", { class: "fig-retrieval-score", text: formatNumber(score) }),
-          el("div", { class: "fig-scorebar", attrs: { style: `width:${Math.max(2, Math.min(100, ((score + 1) / 2) * 100)).toFixed(1)}%` } }),
-        ]));
-      }
-      results.replaceChildren(...hits);
-      found.textContent = rank >= 0 ? `The paired ${rMod} is at rank ${rank + 1}.` : `The paired ${rMod} is not in the top ${shown()}.`;
-      const r = retrieval.recall[direction];
-      recallLine.textContent = `${modelLabel(model)}, ${DIRECTIONS[direction]} over all ${items.length} queries: R@1 ${formatNumber(r.r1, 2)} · R@5 ${formatNumber(r.r5, 2)} · R@10 ${formatNumber(r.r10, 2)}`;
-      badgeSlot.replaceChildren(...[untrainedBadge(model)].filter(Boolean));
-      mount.dataset.model = model.name;
-    }
-
-    const controls = el("div", { class: "fig-controls" });
-    if (models.length > 1 && options.controls !== false) controls.append(modelSelect.element);
-    controls.append(directionSelect.element, querySelect.element, prev, next);
-    mount.replaceChildren(el("div", { class: "fig fig-retrieval" }, [
-      el("div", { class: "fig-header" }, [badgeSlot, controls]),
-      el("div", { class: "fig-query" }, [queryBox, el("div", {}, [found, recallLine])]),
-      results,
-    ]));
+  const queryOptions = () => items.map((item, i) => ({
+    value: String(i),
+    label: direction === "i2t" ? `${i + 1}. image ${item.id}` : `${i + 1}. ${truncate(item.text)}`,
+  }));
+  const querySelect = selectControl("Query", queryOptions(), String(query), (v) => { query = Number(v); update(); });
+  const prev = el("button", { type: "button", text: "◀ previous", attrs: { "aria-label": "previous query" } });
+  const next = el("button", { type: "button", text: "next ▶", attrs: { "aria-label": "next query" } });
+  prev.addEventListener("click", () => { query = (query - 1 + items.length) % items.length; update(); });
+  next.addEventListener("click", () => { query = (query + 1) % items.length; update(); });
+  const directionSelect = selectControl("Search", Object.entries(DIRECTIONS).map(([value, label]) => ({ value, label })), direction, (v) => {
+    direction = v;
+    querySelect.select.replaceChildren(...queryOptions().map((o) => el("option", { value: o.value, text: o.label })));
     update();
-    markRendered(mount, "retrieval", arrived, started);
-  } catch (error) {
-    showError(mount, error);
+  });
+  const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, async (v) => {
+    const nextModel = models.find((m) => m.name === v);
+    const data = await ctx.load(nextModel, "retrieval");
+    model = nextModel; retrieval = data; decode(); update();
+  });
+
+  function update() {
+    querySelect.select.value = String(query);
+    const [qMod, rMod] = direction === "i2t" ? ["image", "text"] : ["text", "image"];
+    const item = items[query];
+    queryBox.replaceChildren(el("span", { class: "fig-preview-tag", text: `query: ${qMod} #${query} · ${item.id}` }), itemView(item, qMod));
+    const { indices, scores } = decoded[direction];
+    const k = retrieval.k;
+    const hits = [];
+    let rank = -1;
+    for (let j = 0; j < shown(); j++) {
+      const index = indices[query * k + j];
+      const score = scores[query * k + j];
+      const match = index === query;
+      if (match) rank = j;
+      hits.push(el("li", { class: "fig-retrieval-hit", dataset: { index: String(index), match: String(match) } }, [
+        el("span", { class: "fig-retrieval-rank", text: `#${j + 1} · ${rMod} ${index}${match ? " · the true pair" : ""}` }),
+        itemView(items[index], rMod),
+        el("span", { class: "fig-retrieval-score", text: formatNumber(score) }),
+        el("div", { class: "fig-scorebar", attrs: { style: `width:${Math.max(2, Math.min(100, ((score + 1) / 2) * 100)).toFixed(1)}%` } }),
+      ]));
+    }
+    results.replaceChildren(...hits);
+    found.textContent = rank >= 0 ? `The paired ${rMod} is at rank ${rank + 1}.` : `The paired ${rMod} is not in the top ${shown()}.`;
+    const r = retrieval.recall[direction];
+    recallLine.textContent = `${modelLabel(model)}, ${DIRECTIONS[direction]} over all ${items.length} queries: R@1 ${formatNumber(r.r1, 2)} · R@5 ${formatNumber(r.r5, 2)} · R@10 ${formatNumber(r.r10, 2)}`;
+    badge.show(model);
+    mount.dataset.model = model.name;
   }
-}
+
+  const controls = el("div", { class: "fig-controls" });
+  if (switchable) controls.append(modelSelect.element);
+  controls.append(directionSelect.element, querySelect.element, prev, next);
+  mount.replaceChildren(el("div", { class: "fig fig-retrieval" }, [
+    el("div", { class: "fig-header" }, [badge.element, controls]),
+    el("div", { class: "fig-query" }, [queryBox, el("div", {}, [found, recallLine])]),
+    results,
+  ]));
+  update();
+});

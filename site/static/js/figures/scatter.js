@@ -2,11 +2,12 @@
 // modalities of one model, coloured by modality, matched pairs joined by thin
 // lines, original or gap-closed embeddings, with the preview panel.
 
-import { openExport, decodeArray } from "../contract.js";
-import { el, selectControl, untrainedBadge, modelLabel, showError, markRendered } from "../dom.js";
+import { decodeArray } from "../contract.js";
+import { el, selectControl, modelLabel } from "../dom.js";
 import { createScatterView, axisTitles, pointEntries } from "../scatter-view.js";
 import { createPreview } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
+import { figure, pickModel } from "../figure.js";
 
 const METHOD_LABELS = { pca: "PCA", umap: "UMAP", tsne: "t-SNE" };
 const VARIANT_LABELS = { original: "original", closed: "gap closed" };
@@ -17,58 +18,49 @@ export function pickOption(value, available, what) {
   return value;
 }
 
-export async function render(mount, config) {
-  const started = performance.now();
-  try {
-    const options = config.options || {};
-    const ctx = await openExport(config);
-    const model = options.model ? ctx.models().find((m) => m.name === options.model || m.slug === options.model) : ctx.models()[0];
-    if (!model) throw new Error("no model to show");
-    const [proj, itemsFile] = await Promise.all([ctx.load(model, "projections"), ctx.items()]);
-    const arrived = performance.now();
-    const items = itemsFile.items;
-    const modalities = itemsFile.modalities;
-    const n = itemsFile.n;
-    let method = pickOption(options.method, proj.methods, "projection method");
-    let variant = pickOption(options.variant, proj.variants, "variant");
-    const cache = new Map();
-    const points = (m, v) => {
-      const key = `${m}/${v}`;
-      if (!cache.has(key)) cache.set(key, decodeArray(proj.points[m][v]));
-      return cache.get(key);
-    };
+export const render = figure("scatter", async ({ mount, options, ctx, arrived }) => {
+  const model = pickModel(ctx.models(), options.model, "no model to show");
+  const [proj, itemsFile] = await Promise.all([ctx.load(model, "projections"), ctx.items()]);
+  arrived();
+  const items = itemsFile.items;
+  const modalities = itemsFile.modalities;
+  const n = itemsFile.n;
+  let method = pickOption(options.method, proj.methods, "projection method");
+  let variant = pickOption(options.variant, proj.variants, "variant");
+  const cache = new Map();
+  const points = (m, v) => {
+    const key = `${m}/${v}`;
+    if (!cache.has(key)) cache.set(key, decodeArray(proj.points[m][v]));
+    return cache.get(key);
+  };
 
-    const preview = createPreview({ placeholder: "Point at a dot, tap it, or focus the plot and use the arrow keys." });
-    const view = createScatterView({
-      points: points(method, variant), n, modalities, colors: themeColors(),
-      lines: options.lines !== false, axes: axisTitles(method), maxWidth: options.size || 560, aspect: options.height ? Math.min(1.5, options.height / (options.size || 560)) : undefined,
-      label: `Projection of ${modelLabel(model)} embeddings`,
-      onPoint(index) {
-        if (index === null || index === undefined) { preview.clear(); return; }
-        preview.show(pointEntries(index, n, modalities, items), { scoreLabel: `${METHOD_LABELS[method] || method}, ${VARIANT_LABELS[variant] || variant}` });
-      },
-    });
+  const preview = createPreview({ placeholder: "Point at a dot, tap it, or focus the plot and use the arrow keys." });
+  const view = createScatterView({
+    points: points(method, variant), n, modalities, colors: themeColors(),
+    lines: options.lines !== false, axes: axisTitles(method), maxWidth: options.size || 560, aspect: options.height ? Math.min(1.5, options.height / (options.size || 560)) : undefined,
+    label: `Projection of ${modelLabel(model)} embeddings`,
+    onPoint(index) {
+      if (index === null || index === undefined) { preview.clear(); return; }
+      preview.show(pointEntries(index, n, modalities, items), { scoreLabel: `${METHOD_LABELS[method] || method}, ${VARIANT_LABELS[variant] || variant}` });
+    },
+  });
 
-    const controls = el("div", { class: "fig-controls" });
-    if (options.controls !== false) {
-      if (proj.methods.length > 1) {
-        controls.append(selectControl("Projection", proj.methods.map((m) => ({ value: m, label: METHOD_LABELS[m] || m })), method, (v) => {
-          method = v; view.setPoints(points(method, variant), { axes: axisTitles(method) });
-        }).element);
-      }
-      if (proj.variants.length > 1) {
-        controls.append(selectControl("Embeddings", proj.variants.map((v) => ({ value: v, label: VARIANT_LABELS[v] || v })), variant, (v) => {
-          variant = v; view.setPoints(points(method, variant));
-        }).element);
-      }
+  const controls = el("div", { class: "fig-controls" });
+  if (options.controls !== false) {
+    if (proj.methods.length > 1) {
+      controls.append(selectControl("Projection", proj.methods.map((m) => ({ value: m, label: METHOD_LABELS[m] || m })), method, (v) => {
+        method = v; view.setPoints(points(method, variant), { axes: axisTitles(method) });
+      }).element);
     }
-    const header = el("div", { class: "fig-header" }, [el("span", { class: "fig-model", text: modelLabel(model) }), untrainedBadge(model), controls]);
-    const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [view.element]), preview.element]);
-    mount.replaceChildren(el("div", { class: "fig fig-scatter-figure" }, [header, body]));
-    view.draw();
-    onThemeChange((colors) => view.setColors(colors));
-    markRendered(mount, "scatter", arrived, started);
-  } catch (error) {
-    showError(mount, error);
+    if (proj.variants.length > 1) {
+      controls.append(selectControl("Embeddings", proj.variants.map((v) => ({ value: v, label: VARIANT_LABELS[v] || v })), variant, (v) => {
+        variant = v; view.setPoints(points(method, variant));
+      }).element);
+    }
   }
-}
+  const header = el("div", { class: "fig-header" }, [el("span", { class: "fig-model", text: modelLabel(model) }), controls]);
+  const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [view.element]), preview.element]);
+  mount.replaceChildren(el("div", { class: "fig fig-scatter-figure" }, [header, body]));
+  view.draw();
+  onThemeChange((colors) => view.setColors(colors));
+});

@@ -1,6 +1,7 @@
 """Write a complete, contract-conforming data export from synthetic embeddings.
 
-Browser tests and bench/bench_figures.py use it instead of running models:
+Browser tests, site-build tests (tests/site/conftest.py) and
+bench/bench_figures.py use it instead of running models:
 N pairs of unit vectors grouped in clusters, with a clear modality gap (image
 and text shifted apart along one direction), and every file of
 docs/ARCHITECTURE.md computed from those vectors (similarities, projections,
@@ -125,6 +126,7 @@ def _write_items(
     captions: list[str],
     classes: list[str],
     unique_images: int,
+    labelled: bool = True,
 ) -> None:
     folder = out / "datasets" / name
     items = []
@@ -138,11 +140,22 @@ def _write_items(
             write_bytes_atomic(folder / "thumbs" / f"{digest}.webp", data)
             written[key] = f"thumbs/{digest}.webp"
         items.append(
-            {"id": f"{name}-{i:05d}", "text": captions[i], "image": written[key], "label": classes[labels[i]]}
+            {
+                "id": f"{name}-{i:05d}",
+                "text": captions[i],
+                "image": written[key],
+                "label": classes[labels[i]] if labelled else None,
+            }
         )
     write_json_atomic(
         folder / "items.json",
-        {"dataset": name, "n": n, "modalities": ["image", "text"], "items": items, "classes": classes},
+        {
+            "dataset": name,
+            "n": n,
+            "modalities": ["image", "text"],
+            "items": items,
+            "classes": classes if labelled else None,
+        },
         schema="items",
     )
 
@@ -183,16 +196,28 @@ def write_fake_export(
     parts=("similarity", "projections", "retrieval", "gap", "zeroshot", "training"),
     gap_steps: int = 5,
     validate: bool | None = None,
+    embed_dim: int = 24,
+    training_dataset: str | None = None,
+    curve_every: int = 25,
 ) -> dict:
     """Write manifest.json and every result file; returns the manifest.
 
-    `datasets`: the first has `n_pairs` pairs, further ones 8. A model whose
-    name contains "untrained" is written with trained=false. `parts` limits the
-    result files (benchmarks at 5,000 pairs skip the heavy gap steps); the
-    manifest then lists the missing files under the names of existing ones,
-    so only use a reduced `parts` with figures that do not read them.
+    `datasets`: names, or dicts {"name", "n", "labels": bool, "kind"}; by
+    default the first has `n_pairs` pairs, further ones 8, all labelled (an
+    unlabelled dataset has no classes and no zero-shot results). `models`:
+    names, or dicts {"name", ...manifest fields to override}; a model whose
+    name contains "untrained" is written with trained=false unless "trained"
+    is given. Trained models get a training record on `training_dataset`
+    (default: the first dataset), with a loss curve every `curve_every` steps
+    over 0..800. `parts` limits the result files (benchmarks
+    at 5,000 pairs skip the heavy gap steps); the manifest then lists the
+    missing files under the names of existing ones, so only use a reduced
+    `parts` with figures that do not read them.
     """
     out = Path(out_dir)
+    datasets = [d if isinstance(d, dict) else {"name": d} for d in datasets]
+    models = [m if isinstance(m, dict) else {"name": m} for m in models]
+    training_dataset = training_dataset or datasets[0]["name"]
     validate = n_pairs <= 1000 if validate is None else validate
     schema = (lambda name: name) if validate else (lambda name: None)
     rng = np.random.default_rng(seed)
@@ -205,8 +230,10 @@ def write_fake_export(
         "training": [],
     }
     data_per_dataset = {}
-    for d_index, dname in enumerate(datasets):
-        n = n_pairs if d_index == 0 else 8
+    for d_index, dspec in enumerate(datasets):
+        dname = dspec["name"]
+        n = dspec.get("n", n_pairs if d_index == 0 else 8)
+        labelled = dspec.get("labels", True)
         n_classes = max(2, min(len(SHAPES), n // 3))
         classes = SHAPES[:n_classes]
         labels = (
@@ -219,23 +246,24 @@ def write_fake_export(
         ]
         if n > 1:
             captions[1] = XSS_CAPTION
-        _write_items(out, dname, n, labels, captions, classes, unique_images=min(n, 300))
+        _write_items(out, dname, n, labels, captions, classes, unique_images=min(n, 300), labelled=labelled)
         manifest["datasets"].append(
             {
                 "name": dname,
-                "kind": "shapes",
+                "kind": dspec.get("kind", "shapes"),
                 "n": n,
                 "modalities": ["image", "text"],
                 "items": f"datasets/{dname}/items.json",
-                "has_labels": True,
+                "has_labels": labelled,
                 "description": f"synthetic test pairs ({n}); projections are PCA stand-ins",
             }
         )
-        data_per_dataset[dname] = (n, labels, classes)
+        data_per_dataset[dname] = (n, labels, classes, labelled)
 
-    for m_index, spec in enumerate(models):
+    for m_index, mspec in enumerate(models):
+        spec = mspec["name"]
         mslug = slug(spec)
-        trained = "untrained" not in spec
+        trained = mspec.get("trained", "untrained" not in spec)
         logit_scale = 1 / 0.07
         manifest["models"].append(
             {
@@ -248,15 +276,15 @@ def write_fake_export(
                 "temperature": 0.07,
                 "logit_scale": logit_scale,
                 "logit_bias": None,
-                "embed_dim": 24,
+                "embed_dim": embed_dim,
                 "trained": trained,
                 "description": "synthetic test model",
+                **mspec,
             }
         )
         gap_size = [1.0, 0.35, 0.7, 0.5][m_index % 4]
-        for dname in datasets:
-            n, labels, classes = data_per_dataset[dname]
-            image, text, centres, direction = _embeddings(n, labels, len(classes), gap_size, rng)
+        for dname, (n, labels, classes, labelled) in data_per_dataset.items():
+            image, text, centres, direction = _embeddings(n, labels, len(classes), gap_size, rng, embed_dim)
             base = f"results/{mslug}/{dname}"
             files = {}
             stacked = np.concatenate([image, text])
@@ -363,7 +391,7 @@ def write_fake_export(
                 )
                 files["gap"] = f"{base}/gap.json"
             zs_metrics = zs_closed = None
-            if "zeroshot" in parts:
+            if "zeroshot" in parts and labelled:
                 runs, zs_metrics, zs_closed = [], {}, {}
                 for t_index, template in enumerate(TEMPLATES):
                     class_text = _normalise(
@@ -408,8 +436,8 @@ def write_fake_export(
                 }
             )
             manifest["results"].append({"model": spec, "dataset": dname, "files": files, "metrics": metrics})
-            if "training" in parts and dname == datasets[0] and trained:
-                _write_training(out, spec, mslug, dname, image, text, rng, logit_scale, schema)
+            if "training" in parts and dname == training_dataset and trained:
+                _write_training(out, spec, mslug, dname, image, text, rng, logit_scale, schema, curve_every)
                 manifest["training"].append(
                     {"model": spec, "dataset": dname, "file": f"training/{mslug}.json"}
                 )
@@ -427,6 +455,7 @@ def _write_training(
     rng: np.random.Generator,
     logit_scale: float,
     schema,
+    curve_every: int = 25,
 ) -> None:
     n, dim = image.shape
     # Random encoders start as two narrow cones far apart; training pulls pairs together.
@@ -451,7 +480,7 @@ def _write_training(
                 "points": encode_array(_pca(np.concatenate([si, st]), fit_on=everything), "i2"),
             }
         )
-    curve_steps = list(range(0, 801, 25))
+    curve_steps = list(range(0, 801, curve_every))
     curve = {"step": curve_steps, "loss": [], "centroid_distance": [], "temperature": []}
     for step in curve_steps:
         a = 1 - np.exp(-step / 200)
@@ -474,3 +503,35 @@ if __name__ == "__main__":
     t = time.perf_counter()
     write_fake_export(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 24)
     print(f"wrote {sys.argv[1]} in {time.perf_counter() - t:.2f} s")
+
+
+# The export of the site-build tests (tests/site) and bench/bench_site.py. Their
+# fixture article and assertions rely on these names, labels and sizes:
+# samples has 6 labelled pairs (2 classes), shapes 10 unlabelled ones (so no
+# zero-shot results), 3 models of embed_dim 8, pocket:siglip has logit_bias -10,
+# random:clip has untrained weights and, like every untrained model, no
+# training record; the pocket models' training records are on shapes, with
+# curves of 11 points (steps 0, 80, ..., 800).
+SITE_MODELS = (
+    {"name": "pocket:infonce", "label": "InfoNCE (pocket)"},
+    {"name": "pocket:siglip", "label": "SigLIP (pocket)", "objective": "sigmoid", "logit_bias": -10.0},
+    {"name": "random:clip", "label": "Random CLIP", "trained": False},
+)
+SITE_DATASETS = (
+    {"name": "samples", "n": 6, "kind": "samples"},
+    {"name": "shapes", "n": 10, "labels": False},
+)
+
+
+def write_site_export(out_dir, seed: int = 31415) -> Path:
+    """The small export the site-build tests build their articles against; returns its folder."""
+    write_fake_export(
+        out_dir,
+        models=SITE_MODELS,
+        datasets=SITE_DATASETS,
+        seed=seed,
+        embed_dim=8,
+        training_dataset="shapes",
+        curve_every=80,
+    )
+    return Path(out_dir)
