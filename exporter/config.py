@@ -16,7 +16,8 @@ from typing import Any
 from exporter.errors import ExportError
 
 DEFAULT_SEED = 31415
-PROJECTION_METHODS = ("pca", "umap", "tsne")
+# "gap" is a linear frame with the gap vector as its x axis (analyses.projection.GapAxes).
+PROJECTION_METHODS = ("gap", "pca", "umap", "tsne")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ half-written files behind.
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import shutil
@@ -203,8 +204,14 @@ def _projection_payload(image, text, extra_blocks, methods, seed) -> dict:
     closed = np.concatenate([closed_image, closed_text, *extra_blocks])
     points: dict[str, dict] = {}
     for method in methods:
+        if method == "gap":
+            # One frame for both variants: closing the gap shows as motion along x.
+            axes = projection.GapAxes(seed).fit(image, text)
+            project = axes.transform
+        else:
+            project = functools.partial(projection.project, method=method, seed=seed)
         points[method] = {
-            variant: encode_array(projection.project(stacked, method, seed=seed), "i2")
+            variant: encode_array(project(stacked), "i2")
             for variant, stacked in (("original", original), ("closed", closed))
         }
     return {"methods": list(methods), "variants": ["original", "closed"], "points": points}

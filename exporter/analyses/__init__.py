@@ -8,13 +8,14 @@ exporter.errors.ExportError with one line on bad input.
 from exporter.analyses.clustering import cluster_order
 from exporter.analyses.gap_shift import close_gap, gap_steps, gap_vector, loss_landscape, shift
 from exporter.analyses.metrics import contrastive_loss, gap_metrics, sigmoid_loss
-from exporter.analyses.projection import METHODS, fit_transform_many, project
+from exporter.analyses.projection import METHODS, GapAxes, fit_transform_many, project
 from exporter.analyses.retrieval import recall_at_k, top_k
 from exporter.analyses.similarity import quadrant, stacked_similarity
 from exporter.analyses.zeroshot import accuracy, classify
 
 __all__ = [
     "METHODS",
+    "GapAxes",
     "accuracy",
     "classify",
     "close_gap",

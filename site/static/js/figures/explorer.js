@@ -7,12 +7,11 @@
 import { decodeRaw, decodeArray } from "../contract.js";
 import { el, selectControl, sliderControl, toggleButton, badgeSlot, modelLabel, formatNumber, wantsSorted } from "../dom.js";
 import { createMatrixView } from "../matrix-view.js";
-import { createScatterView, axisTitles, pointEntries } from "../scatter-view.js";
+import { createScatterView, axisTitles, pointEntries, METHOD_LABELS } from "../scatter-view.js";
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
 
-const METHOD_LABELS = { pca: "PCA", umap: "UMAP", tsne: "t-SNE" };
 
 function stepRange(steps) {
   let lo = Infinity, hi = -Infinity;

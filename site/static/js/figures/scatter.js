@@ -4,12 +4,11 @@
 
 import { decodeArray } from "../contract.js";
 import { el, selectControl, modelLabel } from "../dom.js";
-import { createScatterView, axisTitles, pointEntries } from "../scatter-view.js";
+import { createScatterView, axisTitles, pointEntries, METHOD_LABELS } from "../scatter-view.js";
 import { createPreview } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
 
-const METHOD_LABELS = { pca: "PCA", umap: "UMAP", tsne: "t-SNE" };
 const VARIANT_LABELS = { original: "original", closed: "gap closed" };
 
 export function pickOption(value, available, what) {
