@@ -96,8 +96,12 @@ def _fetch(args: argparse.Namespace) -> int:
     urls = {}
     if args.base_url:
         urls["annotations_url"], urls["images_url"] = coco_urls(args.base_url)
-    result = fetch_coco(args.out, n=args.n, seed=args.seed, word_filter=args.filter, caption=args.caption, **urls)
-    print(f"{len(result.downloaded)} images downloaded, {len(result.already_present)} already present in {args.out}")
+    result = fetch_coco(
+        args.out, n=args.n, seed=args.seed, word_filter=args.filter, caption=args.caption, **urls
+    )
+    print(
+        f"{len(result.downloaded)} images downloaded, {len(result.already_present)} already present in {args.out}"
+    )
     return 0
 
 

@@ -194,7 +194,9 @@ class GapAxes:
         gap = img.mean(axis=0) - txt.mean(axis=0)
         norm = float(np.linalg.norm(gap))
         if norm < 1e-12:
-            raise ExportError("the two modalities have the same centroid, so there is no gap direction to show")
+            raise ExportError(
+                "the two modalities have the same centroid, so there is no gap direction to show"
+            )
         self.direction = gap / norm
         self.rest = _SharedPCA(self.seed).fit(self._residual(np.vstack([img, txt])))
         return self
