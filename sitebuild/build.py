@@ -26,7 +26,7 @@ from sitebuild.data import DataIndex, file_hash
 from sitebuild.errors import BuildError, location
 from sitebuild.figures import Figure, size_label
 from sitebuild.markdown import Context, Heading, make_markdown, render_markdown, slugify
-from sitebuild.sources import FrontMatter, Segment, SourceMap, load_article
+from sitebuild.sources import Author, FrontMatter, Segment, SourceMap, load_article
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO_ROOT / "site"
@@ -115,19 +115,27 @@ def _display_date(value: str | None) -> str | None:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-def _name_parts(name: str) -> tuple[str, str]:
-    parts = split_authors(name)
-    return parts[0] if parts else ("", name)
+def _name_parts(author: Author) -> tuple[str, str]:
+    """(given, last) of a person; an organisation is all "last", as BibTeX's {Braced Name}."""
+    if author.organisation:
+        return "", author.name
+    parts = split_authors(author.name)
+    return parts[0] if parts else ("", author.name)
 
 
 def article_bibtex(front: FrontMatter) -> str:
     """A BibTeX entry readers can copy to cite the article."""
-    first = front.authors[0].name if front.authors else "anonymous"
+    first = front.authors[0] if front.authors else None
     year = front.year or str(_dt.date.today().year)
     title_word = next((w for w in re.findall(r"[A-Za-z]+", front.title) if len(w) > 3), "article")
-    key = front.citation_key or f"{slugify(_name_parts(first)[1]).replace('-', '')}{year}{title_word.lower()}"
+    key = (
+        front.citation_key
+        or f"{slugify(_name_parts(first)[1] if first else 'anonymous').replace('-', '')}{year}{title_word.lower()}"
+    )
     authors = " and ".join(
-        f"{last}, {given}" if given else last for given, last in (_name_parts(a.name) for a in front.authors)
+        f"{last}, {given}" if given else (f"{{{last}}}" if a.organisation else last)
+        for a in front.authors
+        for given, last in [_name_parts(a)]
     )
     fields = [("author", authors), ("title", front.title)]
     if front.journal:
@@ -145,7 +153,7 @@ def article_bibtex(front: FrontMatter) -> str:
 def article_citation_text(front: FrontMatter) -> str:
     names = []
     for author in front.authors:
-        given, last = _name_parts(author.name)
+        given, last = _name_parts(author)
         initials = " ".join(p[0] + "." for p in given.split() if p)
         names.append(f"{last}, {initials}".strip(", "))
     people = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")

@@ -58,6 +58,8 @@ class Author:
     affiliations: list[str] = field(default_factory=list)
     url: str | None = None
     orcid: str | None = None
+    # A group or project rather than a person: cited whole, never as "Last, F.".
+    organisation: bool = False
 
 
 @dataclass
@@ -186,12 +188,15 @@ def _parse_authors(value: Any, where: str) -> list[Author]:
             continue
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise BuildError("each author needs a 'name' (text)", where=where)
-        unknown = set(entry) - {"name", "affiliation", "affiliations", "url", "orcid"}
+        unknown = set(entry) - {"name", "affiliation", "affiliations", "url", "orcid", "organisation"}
         if unknown:
             raise BuildError(
-                f"unknown author field(s) {', '.join(sorted(unknown))}; use name, affiliation(s), url, orcid",
+                f"unknown author field(s) {', '.join(sorted(unknown))}; "
+                "use name, affiliation(s), url, orcid, organisation",
                 where=where,
             )
+        if not isinstance(entry.get("organisation", False), bool):
+            raise BuildError(f"author {entry['name']!r}: 'organisation' must be true or false", where=where)
         affs = entry.get("affiliations", entry.get("affiliation", []))
         if isinstance(affs, str):
             affs = [affs]
@@ -205,6 +210,7 @@ def _parse_authors(value: Any, where: str) -> list[Author]:
                 affiliations=[a.strip() for a in affs],
                 url=entry.get("url"),
                 orcid=entry.get("orcid"),
+                organisation=entry.get("organisation", False),
             )
         )
     return authors

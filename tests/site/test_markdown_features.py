@@ -310,6 +310,15 @@ def test_cite_this_article_block(article, build):
     assert "Lovelace, A. (2025). A Test." in _text(page)
 
 
+def test_organisation_author_is_cited_whole(article, build):
+    front = '---\ntitle: "A Test"\ndate: 2025-01-02\nauthors:\n  - name: The Analytical Society\n    organisation: true\n  - name: Ada Lovelace\n---\n\n'
+    folder = article({"00-a.md": front + "# A\n"}, front=False)
+    _, page = build(folder)
+    block = unescape(page[page.index('class="code cite-bibtex"') :])
+    assert "author = {{The Analytical Society} and Lovelace, Ada}" in block
+    assert "The Analytical Society and Lovelace, A. (2025). A Test." in _text(page)
+
+
 def test_notes_tables_deflists_images(article, build):
     folder = article(
         {
