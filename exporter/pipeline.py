@@ -12,7 +12,6 @@ import json
 import platform
 import shutil
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ import numpy as np
 from exporter import __version__
 from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
 from exporter.config import ExportConfig, ModelConfig
-from exporter.contract import SCHEMA_VERSION, encode_array, write_json_atomic
+from exporter.contract import SCHEMA_VERSION, encode_array, staged_folder, write_json_atomic
 from exporter.errors import ExportError
 from exporter.thumbnails import write_thumbnail
 
@@ -362,24 +361,6 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
     return {"model": cfg.spec, "dataset": dataset.name, "files": files, "metrics": metric_values}
 
 
-def _stage_dir(out_dir: Path) -> Path:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
-    staging.chmod(0o755)  # mkdtemp makes an owner-only folder; the data folder is public
-    return staging
-
-
-def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace out_dir by staging with two renames, so readers never see a mix."""
-    backup = None
-    if out_dir.exists():
-        backup = out_dir.with_name(f".{out_dir.name}.old-{time.time_ns()}")
-        out_dir.rename(backup)
-    staging.rename(out_dir)
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
-
-
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "exporter": __version__, "numpy": np.__version__}
     for name in ("torch", "open_clip", "sklearn", "umap"):
@@ -409,8 +390,7 @@ def run_export(
     out_dir = Path(out_dir)
     options = config.options
     timer = StageTimer()
-    staging = _stage_dir(out_dir)
-    try:
+    with staged_folder(out_dir) as staging:
         selection = _Selection.from_only(only, config)
         kept_results, kept_training, kept_models, kept_datasets = _carry_over(out_dir, staging, only)
         selected_datasets = [d for d in config.datasets if selection.dataset(d.name)]
@@ -474,10 +454,6 @@ def run_export(
             "versions": _versions(),
         }
         (staging / "build-info.json").write_text(json.dumps(build_info, indent=2) + "\n", encoding="utf-8")
-        _swap_in(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return ExportReport(
         out_dir=out_dir,
         results=[(r["model"], r["dataset"]) for r in results],

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 from markupsafe import Markup
 
+from exporter.contract import staged_folder
 from sitebuild.bibtex import Bibliography, format_entry_html, load_bibliography, split_authors
 from sitebuild.data import DataIndex, file_hash
 from sitebuild.errors import BuildError, location
@@ -220,24 +219,6 @@ def _check_out_dir(out_dir: Path, protected: list[Path]) -> None:
             )
 
 
-def _swap_in(tmp_dir: Path, out_dir: Path) -> None:
-    """Replace out_dir by tmp_dir with two renames; the old build is removed afterwards."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out_dir, old)
-    try:
-        os.replace(tmp_dir, out_dir)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def build_site(
     article_dir: Path | str,
     data_dir: Path | str | None = None,
@@ -360,9 +341,7 @@ def build_site(
         generated=_dt.date.today().isoformat(),
     )
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as tmp_dir:
         for rel, src in assets.copies.items():
             target = tmp_dir / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -381,11 +360,6 @@ def build_site(
         )
         # GitHub Pages would otherwise run Jekyll and hide files that start with '_'.
         (tmp_dir / ".nojekyll").write_text("", encoding="utf-8")
-        os.chmod(tmp_dir, 0o755)
-        _swap_in(tmp_dir, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
     return BuildReport(
         out_dir=out_dir,
         pages=["index.html"],
