@@ -6,14 +6,13 @@ that names the file and the key, before any model runs.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter.errors import ExportError
+from exporter.errors import ExportError, did_you_mean
 
 DEFAULT_SEED = 31415
 # "gap" is a linear frame with the gap vector as its x axis (analyses.projection.GapAxes).
@@ -65,8 +64,7 @@ def model_slug(spec: str) -> str:
 
 
 def _closest(word: str, choices: list[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" (did you mean '{match[0]}'?)" if match else f" (known: {', '.join(sorted(choices))})"
+    return f" ({did_you_mean(word, choices)})"
 
 
 def _check_keys(table: dict, allowed: set[str], where: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from exporter.errors import ExportError
+from exporter.errors import ExportError, did_you_mean
 
 DEFAULT_SEED = 31415
 DEFAULT_TEMPLATES = ["{}", "a photo of a {}."]
@@ -135,15 +135,9 @@ def option(options: dict[str, Any], key: str, kind: type | tuple[type, ...], def
 
 
 def check_unknown_options(options: dict[str, Any], allowed: set[str], where: str) -> None:
-    import difflib
-
     for key in options:
         if key not in allowed:
-            match = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.5)
-            hint = (
-                f"did you mean '{match[0]}'?" if match else f"known: {', '.join(sorted(allowed)) or 'none'}"
-            )
-            raise ExportError(f"{where}: unknown option '{key}' ({hint})")
+            raise ExportError(f"{where}: unknown option '{key}' ({did_you_mean(key, allowed)})")
 
 
 def classes_from_labels(items: list[PairItem]) -> list[str] | None:

@@ -6,13 +6,12 @@ Loaders are imported lazily so that a kind whose optional parts are missing
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from exporter.datasets.base import DEFAULT_SEED, PairDataset
-from exporter.errors import ExportError
+from exporter.errors import ExportError, did_you_mean
 
 
 class DatasetConfigLike(Protocol):
@@ -72,10 +71,7 @@ def list_dataset_kinds() -> list[tuple[str, str]]:
 
 
 def unknown_kind_message(kind: str, where: str) -> str:
-    names = sorted(DATASET_KINDS)
-    match = difflib.get_close_matches(kind, names, n=1, cutoff=0.4)
-    hint = f"did you mean '{match[0]}'?" if match else f"use one of {', '.join(names)}"
-    return f"{where}: unknown dataset kind '{kind}' ({hint})"
+    return f"{where}: unknown dataset kind '{kind}' ({did_you_mean(kind, DATASET_KINDS, cutoff=0.4)})"
 
 
 def load_dataset(cfg: DatasetConfigLike, *, seed: int = DEFAULT_SEED, skip_bad: bool = False) -> PairDataset:

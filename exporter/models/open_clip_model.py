@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from exporter.datasets.base import sha256_file
-from exporter.errors import ExportError
+from exporter.errors import ExportError, did_you_mean
 from exporter.models.base import ModelInfo, l2_normalise, make_cache_key
 
 DEFAULT_SEED = 31415
@@ -351,8 +351,7 @@ def load_open_clip(
         cfg = open_clip.get_pretrained_cfg(arch, weights)
         if not cfg:
             tags = open_clip.list_pretrained_tags_by_model(arch)
-            close = difflib.get_close_matches(weights, tags, n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'?" if close else f"known tags: {', '.join(tags) or 'none'}"
+            hint = did_you_mean(weights, tags)
             raise ExportError(
                 f"model '{spec}': '{weights}' is neither a pretrained tag of {arch} nor an existing file ({hint})"
             )

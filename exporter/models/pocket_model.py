@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from pathlib import Path
 from typing import Any
 
-from exporter.errors import ExportError
+from exporter.errors import ExportError, did_you_mean
 from exporter.models.base import ModelInfo, make_cache_key
 from exporter.models.open_clip_model import (
     OpenClipModel,
@@ -47,13 +46,7 @@ def load_pocket(spec: str, *, device: str = "auto", cache_dir: Path, seed: int =
     pocket = _pocket()
     registry = pocket.POCKET_MODELS
     if name not in registry:
-        names = sorted(registry)
-        match = difflib.get_close_matches(name, names, n=1, cutoff=0.4)
-        hint = (
-            f"did you mean 'pocket:{match[0]}'?"
-            if match
-            else f"known: {', '.join('pocket:' + n for n in names)}"
-        )
+        hint = did_you_mean(name, registry, cutoff=0.4, shown=lambda known: f"pocket:{known}")
         raise ExportError(f"model '{spec}': unknown pocket model '{name}' ({hint})")
     pocket_spec = registry[name]
     torch_device = pick_device(device)

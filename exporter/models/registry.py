@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from exporter.errors import ExportError
+from exporter.errors import ExportError, did_you_mean
 from exporter.models.base import EmbeddingModel
 
 DEFAULT_SEED = 31415
@@ -76,11 +75,10 @@ def resolve_model(
     prefix, sep, rest = spec.partition(":")
     kind = MODEL_KINDS.get(prefix)
     if kind is None:
-        names = sorted(MODEL_KINDS)
-        match = difflib.get_close_matches(prefix, names, n=1, cutoff=0.4)
-        hint = f"did you mean '{match[0]}:...'?" if match else "run `python -m exporter models`"
-        patterns = ", ".join(k.pattern for k in MODEL_KINDS.values())
-        raise ExportError(f"model '{spec}': unknown model kind '{prefix}' ({hint}; known: {patterns})")
+        hint = did_you_mean(prefix, MODEL_KINDS, cutoff=0.4, shown=lambda name: f"{name}:...")
+        raise ExportError(
+            f"model '{spec}': unknown model kind '{prefix}' ({hint}); `python -m exporter models` lists them"
+        )
     if not sep or not rest:
         raise ExportError(f"model '{spec}': missing the part after '{prefix}:'; write {kind.pattern}")
     loader = getattr(importlib.import_module(kind.module), kind.function)

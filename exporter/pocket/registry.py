@@ -15,7 +15,6 @@ and appears all at once (trained into a temporary folder, then renamed).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -31,7 +30,7 @@ import numpy as np
 import open_clip
 import torch
 
-from exporter.errors import ExportError
+from exporter.errors import ExportError, did_you_mean
 from exporter.pocket.scenes import DEFAULT_SEED
 from exporter.pocket.tokenizer import WordTokenizer
 from exporter.pocket.train import PocketSpec, centroid_distance, recall_at_1, train_pocket
@@ -160,8 +159,7 @@ def pocket_spec(name: str) -> PocketSpec:
     key = normalise_pocket_name(name)
     if key in POCKET_MODELS:
         return POCKET_MODELS[key]
-    close = difflib.get_close_matches(key, list(POCKET_MODELS), n=1, cutoff=0.3)
-    hint = f"did you mean pocket:{close[0]}?" if close else f"known: {', '.join(POCKET_MODELS)}"
+    hint = did_you_mean(key, POCKET_MODELS, cutoff=0.3, shown=lambda known: f"pocket:{known}")
     raise ExportError(f"unknown pocket model {name!r}; {hint}")
 
 

@@ -41,7 +41,7 @@ def test_default_set_names():
 
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ExportError, match="did you mean pocket:infonce"):
+    with pytest.raises(ExportError, match="did you mean 'pocket:infonce'"):
         pocket_spec("pocket:infonse")
     assert pocket_spec("pocket:cloob") is POCKET_MODELS["cloob"]
 
