@@ -80,17 +80,20 @@ def positive_scale(logit_scale: object) -> float:
     return scale
 
 
+def finite_number(value: object, name: str) -> float:
+    """A finite float, or ExportError naming the argument."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ExportError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(number):
+        raise ExportError(f"{name} must be finite, got {value!r}")
+    return number
+
+
 def optional_bias(logit_bias: object) -> float | None:
     """SigLIP's logit bias: None or a finite number."""
-    if logit_bias is None:
-        return None
-    try:
-        bias = float(logit_bias)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ExportError(f"logit_bias must be a number or None, got {logit_bias!r}") from None
-    if not np.isfinite(bias):
-        raise ExportError(f"logit_bias must be finite, got {logit_bias!r}")
-    return bias
+    return None if logit_bias is None else finite_number(logit_bias, "logit_bias")
 
 
 def seed_int(seed: object) -> int:

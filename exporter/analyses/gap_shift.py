@@ -11,7 +11,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from exporter.analyses._checks import as_matrix, normalise_rows, optional_bias, paired, positive_scale
+from exporter.analyses._checks import (
+    as_matrix,
+    finite_number,
+    normalise_rows,
+    optional_bias,
+    paired,
+    positive_scale,
+)
 from exporter.analyses.metrics import RECALL_KS, _infonce, _sigmoid_loss, centroid_distance
 from exporter.analyses.retrieval import recall_at_k
 from exporter.analyses.similarity import stacked_similarity
@@ -44,16 +51,6 @@ def shift(embeddings: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return normalise_rows(moved, "shifted embeddings")
 
 
-def _check_fraction(fraction: object) -> float:
-    try:
-        value = float(fraction)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ExportError(f"fraction must be a number, got {fraction!r}") from None
-    if not np.isfinite(value):
-        raise ExportError(f"fraction must be finite, got {fraction!r}")
-    return value
-
-
 def close_gap(image: np.ndarray, text: np.ndarray, fraction: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Move images by -fraction*g/2 and texts by +fraction*g/2, then renormalise.
 
@@ -62,7 +59,7 @@ def close_gap(image: np.ndarray, text: np.ndarray, fraction: float = 1.0) -> tup
     between give the slider steps; values above 1 or below 0 overshoot/widen.
     """
     img, txt = paired(image, text)
-    half = _check_fraction(fraction) * (img.mean(axis=0) - txt.mean(axis=0)) / 2.0
+    half = finite_number(fraction, "fraction") * (img.mean(axis=0) - txt.mean(axis=0)) / 2.0
     return shift(img, -half), shift(txt, half)
 
 
@@ -83,7 +80,7 @@ def gap_steps(
     img, txt = paired(image, text, min_rows=2)
     scale = positive_scale(logit_scale)
     bias = optional_bias(logit_bias)
-    values = [_check_fraction(f) for f in fractions]
+    values = [finite_number(f, "fraction") for f in fractions]
     if not values:
         raise ExportError("fractions must list at least one closing fraction, e.g. [0, 0.5, 1]")
     steps = []
