@@ -72,11 +72,20 @@ def test_explorer_dataset_switch_and_point_hover(figure_page, served, config):
     fp = figure_page()
     page = fp.open("explorer-ds", [config("explorer", "fig-d", models=["pocket:infonce", "pocket:cyclip"])])
     top = served[1]
+    datasets = {d["name"]: d for d in load(top, "manifest.json")["datasets"]}
+    about = page.locator("#fig-d .fig-dataset-about")
+    assert (
+        about.text_content()
+        == datasets[page.locator("#fig-d .figure-mount").get_attribute("data-dataset")]["description"]
+    )
     page.locator("#fig-d select").nth(1).select_option("samples")
     page.wait_for_function(
         "() => document.querySelector('#fig-d .figure-mount').dataset.dataset == 'samples'"
     )
-    n = load(top, "manifest.json")["datasets"][1]["n"]
+    # The shown dataset's own description follows the switch.
+    assert len({d["description"] for d in datasets.values()}) == len(datasets)
+    assert about.text_content() == datasets["samples"]["description"]
+    n = datasets["samples"]["n"]
     small = items(top, "samples")
     # The matrix now has 2n rows: the last cell is text n-1 against text n-1.
     page.mouse.move(*cell_point(page, "#fig-d", 2 * n - 1, 2 * n - 1, 2 * n))

@@ -127,8 +127,12 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   });
   const sortButton = toggleButton("Sort by clusters", sorted, (on) => { sorted = on; matrixView.setSorted(on); });
 
+  // The dataset's own description says what its pairs are (and, for the default
+  // photographs, that the pocket models never saw any), whichever dataset is shown.
+  const about = el("p", { class: "fig-note fig-dataset-about" });
   function refreshHeader() {
     modelName.textContent = `${modelLabel(model)} · ${datasetName}`;
+    about.textContent = ctx.dataset(datasetName).description || "";
     badge.show(model);
     mount.dataset.model = model.name;
     mount.dataset.dataset = datasetName;
@@ -183,7 +187,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     el("div", { class: "fig-panel" }, [scatterView.element, sliderNote]),
     preview.element,
   ]);
-  mount.replaceChildren(el("div", { class: "fig fig-explorer" }, [header, gapRow, body]));
+  mount.replaceChildren(el("div", { class: "fig fig-explorer" }, [header, about, gapRow, body]));
   refreshHeader();
   describeStep();
   matrixView.draw();
