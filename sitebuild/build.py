@@ -12,6 +12,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -25,7 +26,7 @@ from sitebuild.data import DataIndex, file_hash
 from sitebuild.errors import BuildError, location
 from sitebuild.figures import Figure, size_label
 from sitebuild.markdown import Context, Heading, make_markdown, render_markdown, slugify
-from sitebuild.sources import Author, FrontMatter, Segment, SourceMap, load_article
+from sitebuild.sources import ArticleSource, Author, FrontMatter, Segment, SourceMap, load_article
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO_ROOT / "site"
@@ -219,6 +220,37 @@ def _check_out_dir(out_dir: Path, protected: list[Path]) -> None:
             )
 
 
+_HIDDEN_HTML = re.compile(r"<(pre|code|script|style)\b.*?</\1>", re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _check_no_unresolved_reference(html: str, source: ArticleSource) -> None:
+    """Fail on a `{{ ... }}` that reached the page as text.
+
+    The data-reference rule runs on Markdown text, so a reference inside math,
+    or one whose `| format` a table split into two cells, would otherwise be
+    printed raw — a silent wrong number in the article.
+    """
+    visible = unescape(_TAG.sub(" ", _HIDDEN_HTML.sub(" ", html)))
+    match = re.search(r"\{\{[^}]{0,60}", visible)
+    if match is None:
+        return
+    snippet = " ".join(match.group(0).split())
+    probe = snippet
+    where = None
+    for index, line in enumerate(source.text.split("\n")):
+        if probe in " ".join(line.split()):
+            where = source.source_map.locate(index)
+            break
+    if where is None:  # not in a chapter's body: the front matter's abstract
+        where = location(source.first_file, source.front.abstract_line)
+    raise BuildError(
+        f"data reference '{snippet}' was not resolved; references cannot stand inside math, "
+        "and inside a table cell write the format as '\\| fixed:2'",
+        where=where,
+    )
+
+
 def build_site(
     article_dir: Path | str,
     data_dir: Path | str | None = None,
@@ -307,6 +339,8 @@ def build_site(
         [Segment(0, 1 << 30, source.first_file, source.front.abstract_line, synthetic=True)]
     )
     rendered = render_markdown(make_markdown(), source.text, ctx, source.front.abstract, abstract_map)
+
+    _check_no_unresolved_reference(rendered.body + rendered.abstract, source)
 
     front = source.front
     affiliations, authors = _affiliations(front)

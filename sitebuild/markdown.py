@@ -439,6 +439,26 @@ def _math(latex: str, display: bool, where: str) -> str:
     return mathml
 
 
+_MATH_DATA_REF = re.compile(r"\{\{(.+?)\}\}")
+
+
+def _math_with_data(latex: str, ctx: Context, where: str) -> str:
+    """Put data references into math as LaTeX: numbers as they are formatted, text as \\text{}.
+
+    Without this, LaTeX would read '{{ model m temperature }}' as nested groups and
+    typeset the reference's words as variables.
+    """
+
+    def value_of(match: re.Match) -> str:
+        ref = parse_data_ref(match.group(1), where)
+        value, text = resolve_data_ref(ref, ctx.data, where)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return text.replace("%", r"\%").replace("−", "-")
+        return r"\text{" + re.sub(r"([\\{}$%&#_^~])", r"\\\1", text) + "}"
+
+    return _MATH_DATA_REF.sub(value_of, latex)
+
+
 def _tip(anchor_html: str, tip_html: str, tip_id: str) -> str:
     return (
         f'<span class="tip-anchor">{anchor_html}'
@@ -532,12 +552,15 @@ class ArticleRenderer(RendererHTML):
 
     # math
     def math_inline(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return _math(tokens[idx].content, False, _ctx(env).where(tokens[idx].meta.get("line")))
+        ctx = _ctx(env)
+        where = ctx.where(tokens[idx].meta.get("line"))
+        return _math(_math_with_data(tokens[idx].content, ctx, where), False, where)
 
     def math_block(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
-        where = _ctx(env).where(token.map[0] if token.map else None)
-        return f'<div class="math-display">{_math(token.content, True, where)}</div>\n'
+        ctx = _ctx(env)
+        where = ctx.where(token.map[0] if token.map else None)
+        return f'<div class="math-display">{_math(_math_with_data(token.content, ctx, where), True, where)}</div>\n'
 
     def math_block_label(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]

@@ -36,6 +36,11 @@ def _fail(folder: Path, data: Path, tmp_path: Path, capsys) -> str:
 
 
 CASES = {
+    "table cell splits a data reference": (
+        "# A\n\n| a | b |\n|---|---|\n| x | {{ model pocket:infonce temperature | sig:2 }} |\n",
+        "| x |",
+        "inside a table cell write the format as '\\| fixed:2'",
+    ),
     "unknown figure kind": (
         "# A\n\n::: figure histogram {#fig-h}\nalt: x\n:::\n",
         "::: figure",

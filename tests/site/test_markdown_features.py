@@ -310,6 +310,26 @@ def test_cite_this_article_block(article, build):
     assert "Lovelace, A. (2025). A Test." in _text(page)
 
 
+def test_data_reference_inside_math_becomes_its_value(article, build, export_dir):
+    import json
+
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    model = next(m for m in manifest["models"] if m["name"] == "pocket:infonce")
+    folder = article(
+        {
+            "00-a.md": "# A\n\nLearned: $\\tau = {{ model pocket:infonce temperature | fixed:3 }}$ for {{ model pocket:infonce label }}.\n\n$$\n\\text{model} = {{ model pocket:infonce label }}\n$$\n"
+        }
+    )
+    _, page = build(folder)
+    inline = page[page.index("Learned:") : page.index("</math>", page.index("Learned:"))]
+    assert f"<mn>{model['temperature']:.3f}</mn>" in inline
+    assert (
+        "model" not in inline.split("<math", 1)[1].split(">", 1)[1]
+    )  # no reference words typeset as variables
+    display = page[page.index('class="math-display"') :]
+    assert model["label"].split()[0] in display[: display.index("</math>")]
+
+
 def test_organisation_author_is_cited_whole(article, build):
     front = '---\ntitle: "A Test"\ndate: 2025-01-02\nauthors:\n  - name: The Analytical Society\n    organisation: true\n  - name: Ada Lovelace\n---\n\n'
     folder = article({"00-a.md": front + "# A\n"}, front=False)
