@@ -226,3 +226,17 @@ def test_cli_builds_and_never_imports_torch(tmp_path, export_dir):
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout
     assert "built" in result.stdout and (out / "index.html").is_file()
+
+
+def test_long_data_link_lists_are_folded(built_site):
+    _, out = built_site
+    page = (out / "index.html").read_text(encoding="utf-8")
+
+    def figure(fig_id: str) -> str:
+        start = page.index(f'id="{fig_id}"')
+        return page[start : page.index("</figure>", start)]
+
+    explorer, heatmap = figure("fig-explorer"), figure("fig-heat")
+    assert explorer.count("<li><a ") > 6 and "<details>" in explorer
+    assert re.search(r"Download the data \(\d+ files\)</summary>", explorer)
+    assert heatmap.count("<li><a ") <= 6 and "<details>" not in heatmap
