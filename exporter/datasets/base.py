@@ -95,18 +95,6 @@ def open_rgb(path: Path) -> Image.Image:
         ) from error
 
 
-def check_image_file(path: Path) -> str:
-    """Verify that an image exists and decodes; return the hash of its bytes."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise ExportError(f"{path}: image file not found; check the path or remove the row") from error
-    except OSError as error:
-        raise ExportError(f"{path}: cannot read image ({error})") from error
-    open_rgb(path)
-    return sha256_bytes(data)
-
-
 def image_loader(path: Path) -> Callable[[], Image.Image]:
     """A zero-argument callable that opens the image when the embedder needs it."""
 
