@@ -137,7 +137,8 @@ def _similarity_payload(model_name: str, dataset, blocks: list[np.ndarray], n_cl
     }
 
 
-def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int) -> tuple[dict, dict]:
+def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: dict) -> dict:
+    """Top-k lists of both directions; `recall` is the one gap_metrics already measured."""
     k = min(k, image.shape[0])
     directions = {}
     for name, (query, gallery) in {"i2t": (image, text), "t2i": (text, image)}.items():
@@ -146,9 +147,7 @@ def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int) -> tuple[dic
             "indices": encode_array(np.asarray(indices, dtype=np.int64), "u2"),
             "scores": encode_array(np.asarray(scores, dtype=np.float64), "u1"),
         }
-    recall = retrieval.recall_at_k(image, text)
-    payload = {"k": k, **directions, "recall": {d: _recall(recall[d]) for d in ("i2t", "t2i")}}
-    return payload, recall
+    return {"k": k, **directions, "recall": recall}
 
 
 _STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
@@ -197,9 +196,8 @@ def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
     return payload, closed
 
 
-def _projection_payload(image, text, extra_blocks, methods, seed) -> dict:
+def _projection_payload(image, text, closed_image, closed_text, extra_blocks, methods, seed) -> dict:
     original = np.concatenate([image, text, *extra_blocks])
-    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
     closed = np.concatenate([closed_image, closed_text, *extra_blocks])
     points: dict[str, dict] = {}
     for method in methods:
@@ -216,7 +214,7 @@ def _projection_payload(image, text, extra_blocks, methods, seed) -> dict:
     return {"methods": list(methods), "variants": ["original", "closed"], "points": points}
 
 
-def _zeroshot_payload(model, dataset, image, text) -> tuple[dict, dict, dict]:
+def _zeroshot_payload(model, dataset, image, text, closed_image) -> tuple[dict, dict, dict]:
     """Zero-shot accuracy per prompt template, on the original and the gap-closed space.
 
     Closing moves images by -g/2 and texts by +g/2 (g from the dataset's pairs);
@@ -225,7 +223,6 @@ def _zeroshot_payload(model, dataset, image, text) -> tuple[dict, dict, dict]:
     classes = list(dataset.classes)
     labels = [classes.index(item.label) for item in dataset.items]
     gap = gap_shift.gap_vector(image, text)
-    closed_image, _ = gap_shift.close_gap(image, text, 1.0)
     runs, accuracy, closed_accuracy = [], {}, {}
     for template in dataset.zero_shot_templates:
         class_text = model.encode_texts([template.format(name) for name in classes])
@@ -327,23 +324,28 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         measured = metrics.gap_metrics(
             image, text, logit_scale=info.logit_scale, logit_bias=info.logit_bias, seed=options.seed
         )
-        retrieval_payload, _ = _retrieval_payload(image, text, options.retrieval_k)
+        metric_values = dict(measured)
+        metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
+        metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
+        recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
+        retrieval_payload = _retrieval_payload(image, text, options.retrieval_k, recall)
         write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
         gap_payload, closed = _gap_payload(image, text, extra, info, options)
         write_json_atomic(folder / "gap.json", gap_payload, schema="gap")
         files["gap"] = f"{rel}/gap.json"
+    # The fully closed space, shared by the projections and zero-shot.
+    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
     with timer.stage("projections"):
         write_json_atomic(
             folder / "projections.json",
-            _projection_payload(image, text, extra, options.projections, options.seed),
+            _projection_payload(
+                image, text, closed_image, closed_text, extra, options.projections, options.seed
+            ),
             schema="projections",
         )
         files["projections"] = f"{rel}/projections.json"
-    metric_values = {key: value for key, value in measured.items()}
-    metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
-    metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
     # Zero-shot needs at least two classes to choose between (a small subset may hold one).
     if (
         dataset.classes
@@ -352,7 +354,7 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         and info.family != "precomputed"
     ):
         with timer.stage("zeroshot"):
-            payload, accuracy, closed_accuracy = _zeroshot_payload(model, dataset, image, text)
+            payload, accuracy, closed_accuracy = _zeroshot_payload(model, dataset, image, text, closed_image)
             write_json_atomic(folder / "zeroshot.json", payload, schema="zeroshot")
             files["zeroshot"] = f"{rel}/zeroshot.json"
             metric_values["zeroshot"] = accuracy
