@@ -21,7 +21,7 @@ import numpy as np
 
 from exporter.errors import ExportError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: gap.json names one gap-step file per step instead of holding the matrices
 SCHEMA_DIR = Path(__file__).parent / "schema"
 
 # Quantised integer ranges; i2 is kept symmetric so 0 maps to the offset.

@@ -25,6 +25,7 @@ from exporter.analyses import clustering, gap_shift, metrics, projection, retrie
 from exporter.config import ExportConfig, ModelConfig
 from exporter.contract import SCHEMA_VERSION, encode_array, staged_folder, write_json_atomic
 from exporter.errors import ExportError
+from exporter.gap_files import write_gap_files
 from exporter.thumbnails import write_thumbnail
 
 STATUS = sys.stderr
@@ -333,7 +334,7 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
         gap_payload, closed = _gap_payload(image, text, extra, info, options)
-        write_json_atomic(folder / "gap.json", gap_payload, schema="gap")
+        write_gap_files(folder, rel, gap_payload)  # gap.json + one file per step's matrix
         files["gap"] = f"{rel}/gap.json"
     # The fully closed space, shared by the projections and zero-shot.
     closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
@@ -517,7 +518,12 @@ def _carry_over(out_dir: Path, staging: Path, only: set[str] | None):
     """With --only, keep the previous output's other results (files and manifest entries)."""
     if only is None or not (out_dir / "manifest.json").exists():
         return [], [], [], []
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise ExportError(
+            f"{out_dir / 'manifest.json'} has data format {manifest.get('schema_version')!r}, this exporter "
+            f"writes {SCHEMA_VERSION}; run the export without --only to rewrite every result"
+        )
     shutil.copytree(out_dir, staging, dirs_exist_ok=True)
     (staging / "build-info.json").unlink(missing_ok=True)
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     return manifest["results"], manifest["training"], manifest["models"], manifest["datasets"]

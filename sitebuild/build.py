@@ -25,6 +25,7 @@ from sitebuild.bibtex import Bibliography, format_entry_html, load_bibliography,
 from sitebuild.data import DataIndex, file_hash
 from sitebuild.errors import BuildError, location
 from sitebuild.figures import Figure, size_label
+from sitebuild.linkpreview import OG_HEIGHT, OG_WIDTH, matrix_png, plain_text
 from sitebuild.markdown import Context, Heading, make_markdown, render_markdown, slugify
 from sitebuild.sources import ArticleSource, Author, FrontMatter, Segment, SourceMap, load_article
 
@@ -32,6 +33,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO_ROOT / "site"
 MARKER = ".sitebuild"  # marks a folder as our output, so we only ever replace our own builds
 ARTICLE_ASSETS = "assets"
+OG_IMAGE = "og-image.png"
+MATRIX_KINDS = ("heatmap", "explorer", "compare")  # figures whose first model's matrix makes the preview card
 
 
 @dataclass
@@ -190,6 +193,22 @@ def _toc(headings: list[Heading]) -> list[dict[str, Any]]:
     return out
 
 
+def _og_image(figures: dict[str, Figure], data: DataIndex) -> tuple[bytes, str] | None:
+    """(PNG, alt text) of the link-preview card: the first matrix figure's similarity matrix."""
+    for figure in figures.values():
+        if figure.kind in MATRIX_KINDS and figure.models and figure.dataset:
+            model = figure.models[0]
+            where = f"figure {figure.id}"
+            similarity = data.load_json(data.result_file(model, figure.dataset, "similarity", where), where)
+            label = data.models[model].get("label") or model
+            alt = (
+                f"Similarity matrix of {label} on {similarity['n']} {figure.dataset} pairs "
+                f"(Figure {figure.number} of the article)"
+            )
+            return matrix_png(similarity), alt
+    return None
+
+
 def _check_out_dir(out_dir: Path, protected: list[Path]) -> None:
     resolved = out_dir.resolve()
     for path in protected:
@@ -331,6 +350,11 @@ def build_site(
 
     front = source.front
     affiliations, authors = _affiliations(front)
+    og_image = _og_image(ctx.figures, data)
+    og_url = None
+    if og_image is not None:
+        # Absolute when the article states where it lives (previews want it), else relative.
+        og_url = (front.url.rstrip("/") + "/" if front.url else "") + OG_IMAGE
     page = templates.get_template("article.html").render(
         front=front,
         lang=front.lang,
@@ -338,6 +362,8 @@ def build_site(
         affiliations=affiliations,
         authors=authors,
         abstract=Markup(rendered.abstract),
+        description=plain_text(rendered.abstract, bib) if rendered.abstract else None,
+        og_image={"url": og_url, "alt": og_image[1], "width": OG_WIDTH, "height": OG_HEIGHT} if og_image else None,
         body=Markup(rendered.body),
         appendix=Markup(rendered.appendix),
         appendix_headings=[h for h in ctx.headings if h.appendix and h.level == 3],
@@ -376,6 +402,8 @@ def build_site(
             )
             data_count = sum(1 for p in (tmp_dir / "data").rglob("*") if p.is_file())
         (tmp_dir / "index.html").write_text(page, encoding="utf-8")
+        if og_image is not None:
+            (tmp_dir / OG_IMAGE).write_bytes(og_image[0])
         (tmp_dir / MARKER).write_text(
             "Built by `python -m sitebuild`; this folder is replaced on every build.\n", encoding="utf-8"
         )

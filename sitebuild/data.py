@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from exporter.contract import SCHEMA_VERSION
 from sitebuild.errors import BuildError, location
 
 HASH_LENGTH = 10
@@ -56,6 +57,12 @@ class DataIndex:
         if not isinstance(manifest, dict) or not isinstance(manifest.get("schema_version"), int):
             raise BuildError(
                 "is not an export manifest (no schema_version); re-run the export",
+                where=location(manifest_path),
+            )
+        if manifest["schema_version"] != SCHEMA_VERSION:
+            raise BuildError(
+                f"has data format {manifest['schema_version']}, but the site reads format {SCHEMA_VERSION}; "
+                "re-run the export (make export)",
                 where=location(manifest_path),
             )
         return cls(data_dir=data_dir, manifest=manifest)

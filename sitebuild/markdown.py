@@ -466,6 +466,11 @@ def _tip(anchor_html: str, tip_html: str, tip_id: str) -> str:
     )
 
 
+# A wide equation scrolls sideways on a phone: focusable (tabindex) so the keyboard can scroll
+# it, and a named group so that focus stop says what it is.
+_MATH_BLOCK = 'class="math-display" tabindex="0" role="group" aria-label="Equation"'
+
+
 class ArticleRenderer(RendererHTML):
     """The HTML renderer with our tokens; figures render their caption through a template."""
 
@@ -560,14 +565,14 @@ class ArticleRenderer(RendererHTML):
         token = tokens[idx]
         ctx = _ctx(env)
         where = ctx.where(token.map[0] if token.map else None)
-        return f'<div class="math-display">{_math(_math_with_data(token.content, ctx, where), True, where)}</div>\n'
+        return f'<div {_MATH_BLOCK}>{_math(_math_with_data(token.content, ctx, where), True, where)}</div>\n'
 
     def math_block_label(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
         where = _ctx(env).where(token.map[0] if token.map else None)
         label = html.escape(token.info)
         return (
-            f'<div class="math-display" id="{label}">{_math(token.content, True, where)}'
+            f'<div {_MATH_BLOCK} id="{label}">{_math(token.content, True, where)}'
             f'<span class="math-label">({label})</span></div>\n'
         )
 

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from exporter.contract import SCHEMA_VERSION, encode_array, write_bytes_atomic, write_json_atomic
+from exporter.gap_files import write_gap_files
 
 XSS_CAPTION = "<img src=x onerror=alert(1)> a caption that must stay text"
 SHAPES = ["circle", "square", "triangle", "star", "cross", "ring", "bar", "dot"]
@@ -384,10 +385,11 @@ def write_fake_export(
                     "distance": float((closed_image.mean(0) - closed_text.mean(0)) @ unit),
                     "loss": (cli + clt) / 2,
                 }
-                write_json_atomic(
-                    out / base / "gap.json",
+                write_gap_files(
+                    out / base,
+                    base,
                     {"gap_vector_norm": float(np.linalg.norm(gap_vec)), "steps": steps, "landscape": land},
-                    schema=schema("gap"),
+                    validate=validate,
                 )
                 files["gap"] = f"{base}/gap.json"
             zs_metrics = zs_closed = None

@@ -24,6 +24,11 @@ def result_file(top: Path, model: str, kind: str, dataset: str = "shapes") -> di
     return load(top, entry["files"][kind])
 
 
+def gap_step_matrix(top: Path, step: dict) -> dict:
+    """The typed-array matrix of one gap.json step (its own gap-step file)."""
+    return load(top, step["matrix_file"])["matrix"]
+
+
 def scatter_screen(points: np.ndarray, width: float, height: float, pad: float = 10) -> np.ndarray:
     """The scatter view's data -> css-pixel map (equal aspect, centred)."""
     x0, x1 = points[:, 0].min(), points[:, 0].max()

@@ -1,4 +1,4 @@
-from export_reader import items, load, preview_state, result_file
+from export_reader import gap_step_matrix, items, load, preview_state, result_file
 
 from exporter.contract import decode_array
 
@@ -42,15 +42,17 @@ def test_explorer_linking_slider_and_model_switch(figure_page, served, config):
     slider.focus()
     page.keyboard.press("End")
     last = gap["steps"][-1]
+    page.wait_for_selector(f"#fig-e .figure-mount[data-step='{len(gap['steps']) - 1}']")
     status = page.locator("#fig-e .fig-status").text_content()
     assert f"{last['centroid_distance']:.3f}" in status
     assert f"{(last['loss_i2t'] + last['loss_t2i']) / 2:.3f}" in status
     assert page.locator("#fig-e .fig-range-value").text_content() == "100% closed"
     page.mouse.move(*cell_point(page, "#fig-e", 4, N + 4, 2 * N))
     page.wait_for_function("() => document.querySelector('#fig-e .fig-preview-item').dataset.index == '4'")
-    closed = decode_array(last["matrix"])
+    last_matrix = gap_step_matrix(top, last)
+    closed = decode_array(last_matrix)
     score = float(page.locator("#fig-e .fig-preview-score").text_content().split()[-1])
-    assert abs(score - closed[4, N + 4]) <= 1e-3 + last["matrix"]["scale"]
+    assert abs(score - closed[4, N + 4]) <= 1e-3 + last_matrix["scale"]
 
     # Switch model: the badge appears and the matrix is the other model's.
     page.locator("#fig-e select").first.select_option("pocket:untrained")
@@ -59,12 +61,12 @@ def test_explorer_linking_slider_and_model_switch(figure_page, served, config):
     )
     assert page.locator("#fig-e .fig-badge-untrained").is_visible()
     other = result_file(top, "pocket:untrained", "gap")
-    step = other["steps"][-1]
-    m = decode_array(step["matrix"])
+    step = gap_step_matrix(top, other["steps"][-1])
+    m = decode_array(step)
     page.mouse.move(*cell_point(page, "#fig-e", 6, N + 2, 2 * N))
     page.wait_for_function("() => document.querySelector('#fig-e .fig-preview-item').dataset.index == '6'")
     score = float(page.locator("#fig-e .fig-preview-score").text_content().split()[-1])
-    assert abs(score - m[6, N + 2]) <= 1e-3 + step["matrix"]["scale"]
+    assert abs(score - m[6, N + 2]) <= 1e-3 + step["scale"]
     fp.assert_clean()
 
 

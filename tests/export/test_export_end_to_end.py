@@ -153,7 +153,10 @@ def test_typed_arrays_decode_to_the_right_shapes(cli_export) -> None:
         gap = files["gap"]
         assert [s["fraction"] for s in gap["steps"]] == [0.0, 0.25, 0.5, 0.75, 1.0]
         for step in gap["steps"]:
-            assert decode_array(step["matrix"]).shape == (2 * n, 2 * n)
+            matrix = _load(out, step["matrix_file"])["matrix"]
+            assert decode_array(matrix).shape == (2 * n, 2 * n)
+            lo, hi = step["matrix_range"]
+            assert lo <= decode_array(matrix).min() and decode_array(matrix).max() <= hi + 1e-9
         assert len(gap["landscape"]["delta"]) == 41 == len(gap["landscape"]["loss"])
 
         zs = files["zeroshot"]
@@ -179,7 +182,7 @@ def test_similarity_is_compact(cli_export) -> None:
         assert len(matrix["bdata"]) / cells <= 1.4
         # Every step of the gap slider is as compact.
         for step in _load(out, result["files"]["gap"])["steps"]:
-            assert len(step["matrix"]["bdata"]) / cells <= 1.4
+            assert len(_load(out, step["matrix_file"])["matrix"]["bdata"]) / cells <= 1.4
 
 
 def test_similarity_matches_direct_cosine(cli_export, small_config: Path, tmp_path: Path) -> None:

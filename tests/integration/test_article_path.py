@@ -108,7 +108,7 @@ def served_site(exported):
 def test_export_writes_the_contract(exported):
     _, data = exported
     manifest = json.loads((data / "manifest.json").read_text())
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == 2
     (result,) = manifest["results"]
     similarity = json.loads((data / result["files"]["similarity"]).read_text())
     matrix = decode_array(similarity["matrix"])

@@ -34,7 +34,11 @@ def test_committed_data_follows_the_contract():
         )
     for result in manifest["results"]:
         for kind, rel in result["files"].items():
-            validate(json.loads((DATA / rel).read_text(encoding="utf-8")), SCHEMA_OF_FILE[kind], where=rel)
+            payload = json.loads((DATA / rel).read_text(encoding="utf-8"))
+            validate(payload, SCHEMA_OF_FILE[kind], where=rel)
+            for step in payload["steps"] if kind == "gap" else []:
+                step_file = json.loads((DATA / step["matrix_file"]).read_text(encoding="utf-8"))
+                validate(step_file, "gap-step", where=step["matrix_file"])
     for entry in manifest["training"]:
         validate(
             json.loads((DATA / entry["file"]).read_text(encoding="utf-8")), "training", where=entry["file"]

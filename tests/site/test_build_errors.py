@@ -349,3 +349,16 @@ def test_cli_exit_code_and_debug_traceback(article, export_dir, tmp_path):
     assert "00-a.md:10: unknown citation key 'nobody'" in result.stderr
     debug = subprocess.run([*cmd, "--debug"], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_export_in_an_older_data_format_is_one_line(article, export_dir, tmp_path, capsys):
+    import json
+
+    data = tmp_path / "data"
+    shutil.copytree(export_dir, data)
+    manifest = json.loads((data / "manifest.json").read_text())
+    manifest["schema_version"] = 1
+    (data / "manifest.json").write_text(json.dumps(manifest))
+    folder = article({"00-a.md": "# A\n\n" + FIG})
+    line = _fail(folder, data, tmp_path, capsys)
+    assert "manifest.json" in line and "data format 1" in line and "re-run the export" in line

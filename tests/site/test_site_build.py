@@ -246,3 +246,32 @@ def test_long_data_link_lists_are_folded(built_site):
     assert explorer.count("<li><a ") > 6 and "<details>" in explorer
     assert re.search(r"Download the data \(\d+ files\)</summary>", explorer)
     assert heatmap.count("<li><a ") <= 6 and "<details>" not in heatmap
+
+
+def test_link_previews_show_the_rendered_abstract_and_a_matrix_image(built_site, export_dir):
+    import struct
+
+    _, out = built_site
+    page = (out / "index.html").read_text()
+    meta = {
+        m.group(1): html_unescape(m.group(2))
+        for m in re.finditer(r'<meta (?:name|property)="([^"]+)" content="([^"]*)"', page)
+    }
+    models = json.loads((export_dir / "manifest.json").read_text())["models"]
+    expected = (
+        "Contrastive models map images and captions into one space, yet the two modalities stay "
+        f"apart [Liang et al. 2022]. This test article has {len(models)} models."
+    )
+    assert meta["description"] == expected == meta["og:description"]
+    assert meta["og:image"] == "https://example.org/mind-the-gap/og-image.png"  # front matter url
+    assert meta["twitter:card"] == "summary_large_image" and "Similarity matrix" in meta["og:image:alt"]
+    png = (out / "og-image.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (int(meta["og:image:width"]), int(meta["og:image:height"])) == (1200, 630)
+
+
+def html_unescape(text: str) -> str:
+    from html import unescape
+
+    return unescape(text)

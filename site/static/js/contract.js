@@ -154,6 +154,17 @@ export async function openExport(config) {
       if (!file) throw new Error(`model ${model.name} has no ${kind} results on dataset ${entry.dataset}`);
       return fetchJSON(resolve(file));
     },
+    /** A data file named inside another data file (relative to the data folder), e.g. a gap step's matrix_file. */
+    file(relative) {
+      return fetchJSON(resolve(relative));
+    },
+    /** The decoded (decodeRaw) similarity matrix of one close-the-gap step of gap.json; fetched on demand. */
+    async gapStepMatrix(gap, index) {
+      const step = gap.steps[index];
+      if (!step) throw new Error(`gap step ${index} does not exist (${gap.steps.length} steps)`);
+      const data = await fetchJSON(resolve(step.matrix_file));
+      return decodeRaw(data.matrix);
+    },
     /** items.json of a dataset, with each item's `imageUrl` resolved. */
     async items(datasetName) {
       const dataset = findDataset(manifest, datasetName || config.dataset);

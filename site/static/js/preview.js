@@ -10,12 +10,20 @@ import { el } from "./dom.js";
  * any other shows item[modality] or the caption).
  * info: {score: number|null, scoreLabel: string, note: string}
  */
+const NARROW = window.matchMedia("(max-width: 640px)");
+let lastTap = null;
+document.addEventListener("pointerup", (event) => {
+  if (event.pointerType === "touch") lastTap = { y: event.clientY, time: performance.now() };
+}, { capture: true, passive: true });
+
 export function createPreview({ placeholder = "Point at the figure to see the items." } = {}) {
   const empty = el("p", { class: "fig-preview-empty", text: placeholder });
   const list = el("div", { class: "fig-preview-items" });
   const score = el("p", { class: "fig-preview-score" });
   const note = el("p", { class: "fig-preview-note" });
-  const element = el("aside", { class: "fig-preview", attrs: { "aria-live": "polite", "aria-label": "Preview" } }, [empty, list, score, note]);
+  // Not a landmark: every figure has one, and seven identical "Preview" regions only
+  // cluttered the landmark list. The live region announces what is under the cursor.
+  const element = el("div", { class: "fig-preview", attrs: { "aria-live": "polite" } }, [empty, list, score, note]);
   const slots = [];
 
   function slot(i) {
@@ -28,6 +36,18 @@ export function createPreview({ placeholder = "Point at the figure to see the it
       slots.push({ node, tag, img, caption });
     }
     return slots[i];
+  }
+
+  // On a phone the preview sticks to the bottom of the screen (figures.css). After a tap,
+  // make sure the tapped point is not hidden under it: scroll it just above the preview.
+  function revealTap() {
+    if (!lastTap || performance.now() - lastTap.time > 600 || !NARROW.matches) return;
+    const tapY = lastTap.y;
+    lastTap = null;
+    requestAnimationFrame(() => {
+      const top = element.getBoundingClientRect().top;
+      if (tapY > top - 12) window.scrollBy({ top: tapY - top + 24, behavior: "auto" });
+    });
   }
 
   function show(entries, info = {}) {
@@ -58,6 +78,7 @@ export function createPreview({ placeholder = "Point at the figure to see the it
       ? (info.scoreLabel || "")
       : `${info.scoreLabel || "similarity"} ${Number(info.score).toFixed(3)}`;
     note.textContent = info.note || "";
+    revealTap();
   }
 
   function clear() {

@@ -22,12 +22,15 @@ export const render = figure("compare", async ({ mount, options, ctx, arrived, d
   const variant = options.variant === "closed" ? "closed" : "original";
   const loaded = await Promise.all(models.map(async (model) => {
     const sim = await ctx.load(model, "similarity");
-    let matrixObj = sim.matrix;
+    let matrix;
     if (variant === "closed") {
+      // Only the last (fully closed) step's matrix file, not the whole slider.
       const gap = await ctx.load(model, "gap");
-      matrixObj = gap.steps[gap.steps.length - 1].matrix;
+      matrix = await ctx.gapStepMatrix(gap, gap.steps.length - 1);
+    } else {
+      matrix = decodeRaw(sim.matrix);
     }
-    return { model, sim, matrix: decodeRaw(matrixObj), metrics: ctx.result(model).metrics };
+    return { model, sim, matrix, metrics: ctx.result(model).metrics };
   }));
   const itemsFile = await ctx.items();
   arrived();

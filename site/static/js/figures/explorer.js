@@ -2,7 +2,9 @@
 // highlights both items in the projection; hovering a point highlights its
 // rows and columns in the matrix. Model and dataset switches, and a
 // close-the-gap slider over the exported steps (gap.json) that swaps the
-// matrix of that step and reports the gap and loss as it moves.
+// matrix of that step and reports the gap and loss as it moves. Each step's
+// matrix is its own file, fetched when the slider first reaches it (all of
+// them once the reader takes hold of the slider).
 
 import { decodeRaw, decodeArray } from "../contract.js";
 import { el, selectControl, sliderControl, toggleButton, badgeSlot, modelLabel, formatNumber, wantsSorted } from "../dom.js";
@@ -13,13 +15,12 @@ import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
 
 
+/** One colour range over every step, from gap.json alone (no step file needed). */
 function stepRange(steps) {
   let lo = Infinity, hi = -Infinity;
   for (const step of steps) {
-    const m = step.matrix;
-    const maxCode = m.dtype === "u2" ? 65535 : 255;
-    lo = Math.min(lo, m.offset ?? 0);
-    hi = Math.max(hi, (m.offset ?? 0) + (m.scale ?? 1) * maxCode);
+    lo = Math.min(lo, step.matrix_range[0]);
+    hi = Math.max(hi, step.matrix_range[1]);
   }
   return [lo, hi];
 }
@@ -33,18 +34,26 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   let method = options.method || null;
   let sorted = wantsSorted(options);
 
-  async function loadAll(m, d) {
-    const [sim, gap, proj, itemsFile] = await Promise.all([ctx.load(m, "similarity", d), ctx.load(m, "gap", d), ctx.load(m, "projections", d), ctx.items(d)]);
-    return { sim, gap, proj, itemsFile, matrices: new Map(), points: new Map() };
+  // The matrix of step i: the original one (fraction 0) is similarity.json's,
+  // already here; the others come from their gap-step files, once each.
+  function matrixAt(d, i) {
+    if (!d.matrices.has(i)) {
+      const pending = d.gap.steps[i].fraction === 0 ? Promise.resolve(decodeRaw(d.sim.matrix)) : ctx.gapStepMatrix(d.gap, i);
+      pending.catch(() => d.matrices.delete(i));
+      d.matrices.set(i, pending);
+    }
+    return d.matrices.get(i);
   }
-  let data = await loadAll(model, datasetName);
+  async function loadAll(m, d, step) {
+    const [sim, gap, proj, itemsFile] = await Promise.all([ctx.load(m, "similarity", d), ctx.load(m, "gap", d), ctx.load(m, "projections", d), ctx.items(d)]);
+    const loaded = { sim, gap, proj, itemsFile, matrices: new Map(), points: new Map() };
+    loaded.step = Math.max(0, Math.min(gap.steps.length - 1, step));
+    loaded.current = await matrixAt(loaded, loaded.step);
+    return loaded;
+  }
+  let data = await loadAll(model, datasetName, options.step ?? 0);
   arrived();
-  let stepIndex = Math.max(0, Math.min(data.gap.steps.length - 1, options.step ?? 0));
-
-  const matrixOf = (i) => {
-    if (!data.matrices.has(i)) data.matrices.set(i, decodeRaw(data.gap.steps[i].matrix));
-    return data.matrices.get(i);
-  };
+  let stepIndex = data.step;
   const projectionOf = (meth, variant) => {
     const key = `${meth}/${variant}`;
     if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][variant]));
@@ -72,7 +81,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   const items = () => data.itemsFile.items;
 
   const matrixView = createMatrixView({
-    matrix: matrixOf(stepIndex), n: n(), modalities: modalities(), order: data.sim.order, clusters: data.sim.clusters,
+    matrix: data.current, n: n(), modalities: modalities(), order: data.sim.order, clusters: data.sim.clusters,
     colors: themeColors(), scale: options.scale || "viridis", range: stepRange(data.gap.steps), sorted,
     maxSize: options.size || 420,
     label: "Similarity matrix of the explorer",
@@ -89,7 +98,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
       const i = index % n();
       const partners = modalities().map((_, m) => m * n() + i);
-      const matrix = matrixOf(stepIndex);
+      const matrix = data.current;
       let score = null;
       if (modalities().length > 1) score = matrix.offset + matrix.scale * matrix.data[i * matrix.cols + n() + i];
       preview.show(pointEntries(index, n(), modalities(), items()), { score, scoreLabel: `pair similarity (${modalities()[0]}–${modalities()[1] || ""})`, note: "" });
@@ -108,13 +117,29 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     sliderNote.textContent = f > 0 && f < 1 ? "Projection positions between the original and the closed embeddings are interpolated." : "";
   }
 
-  const slider = sliderControl("Close the gap", { min: 0, max: data.gap.steps.length - 1, step: 1, value: stepIndex }, (value) => {
+  let stepToken = 0;
+  const slider = sliderControl("Close the gap", { min: 0, max: data.gap.steps.length - 1, step: 1, value: stepIndex }, async (value) => {
+    const mine = ++stepToken;
+    const shown = data;
     stepIndex = value;
-    matrixView.setMatrix(matrixOf(stepIndex));
-    scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction));
     describeStep();
-    mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: stepIndex } }));
+    try {
+      const matrix = await matrixAt(shown, value);
+      if (mine !== stepToken || shown !== data) return; // the reader moved on
+      data.current = matrix;
+      mount.dataset.step = String(stepIndex); // the step whose matrix is drawn
+      matrixView.setMatrix(matrix);
+      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction));
+      mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: stepIndex } }));
+    } catch (error) {
+      console.error(error);
+      status.textContent = `Could not load step ${value}: ${error.message}`;
+    }
   });
+  // Taking hold of the slider fetches every step, so dragging never waits.
+  const prefetchSteps = () => data.gap.steps.forEach((_, i) => matrixAt(data, i).catch(() => {}));
+  slider.input.addEventListener("pointerdown", prefetchSteps);
+  slider.input.addEventListener("focus", prefetchSteps);
 
   const badge = badgeSlot(true, { class: "fig-badge-slot" });
   const modelName = el("span", { class: "fig-model" });
@@ -136,6 +161,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     badge.show(model);
     mount.dataset.model = model.name;
     mount.dataset.dataset = datasetName;
+    mount.dataset.step = String(stepIndex);
   }
 
   let token = 0;
@@ -145,10 +171,10 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     const nextModel = candidates.find((m) => m.name === modelId) || candidates[0];
     mount.setAttribute("aria-busy", "true");
     try {
-      const next = await loadAll(nextModel, dname);
+      const next = await loadAll(nextModel, dname, stepIndex);
       if (mine !== token) return;
       model = nextModel; datasetName = dname; data = next; models = candidates;
-      stepIndex = Math.min(stepIndex, data.gap.steps.length - 1);
+      stepIndex = data.step;
       method = pickMethod();
       // Rebuild the option lists: a dataset may have other models, a model other datasets.
       modelSelect.select.replaceChildren(...models.map((m) => el("option", { value: m.name, text: modelLabel(m) })));
@@ -159,7 +185,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       methodSelect.select.value = method;
       slider.input.max = String(data.gap.steps.length - 1);
       slider.input.value = String(stepIndex);
-      matrixView.setMatrix(matrixOf(stepIndex), { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
+      matrixView.setMatrix(data.current, { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
       scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method), n: data.sim.n, modalities: data.sim.modalities });
       preview.clear();
       refreshHeader();

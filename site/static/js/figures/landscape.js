@@ -79,7 +79,9 @@ export const render = figure("landscape", async ({ mount, options, ctx, arrived,
       selectControl("x axis", Object.entries(XS).map(([value, label]) => ({ value, label })), xKey, (v) => { xKey = v; draw(); }).element,
     );
   }
-  const details = el("details", { class: "fig-details" }, [el("summary", { text: "Marked points as a table" }), table]);
+  // The table scrolls sideways inside its own box on a phone, by touch or keyboard.
+  const tableBox = el("div", { class: "fig-table-wrap", tabIndex: 0, attrs: { role: "region", "aria-label": "Marked points as a table" } }, [table]);
+  const details = el("details", { class: "fig-details" }, [el("summary", { text: "Marked points as a table" }), tableBox]);
   mount.replaceChildren(el("div", { class: "fig fig-landscape" }, [el("div", { class: "fig-header" }, [controls]), plot, legend, details]));
   await draw();
   onThemeChange(() => draw());

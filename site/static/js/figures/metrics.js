@@ -96,5 +96,7 @@ export const render = figure("metrics", async ({ mount, options, ctx, arrived, d
     }));
   }
   fill();
-  mount.replaceChildren(el("div", { class: "fig fig-metrics" }, [el("div", { class: "fig-table-wrap" }, [table])]));
+  // Many columns: the table scrolls sideways inside its own box on a phone, by touch or keyboard.
+  const box = el("div", { class: "fig-table-wrap", tabIndex: 0, attrs: { role: "region", "aria-label": `Metrics table on ${datasetName}` } }, [table]);
+  mount.replaceChildren(el("div", { class: "fig fig-metrics" }, [box]));
 });
