@@ -27,6 +27,7 @@ from sitebuild.errors import BuildError, location
 from sitebuild.figures import Figure, size_label
 from sitebuild.linkpreview import OG_HEIGHT, OG_WIDTH, matrix_png, plain_text
 from sitebuild.markdown import Context, Heading, make_markdown, render_markdown, slugify
+from sitebuild.preload import first_figure_data, module_closure
 from sitebuild.sources import ArticleSource, Author, FrontMatter, Segment, SourceMap, load_article
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -350,6 +351,16 @@ def build_site(
 
     front = source.front
     affiliations, authors = _affiliations(front)
+    # The first figure starts at once (main.js): fetch its modules and data while the page parses.
+    preloads: list[dict[str, str]] = []
+    if ctx.figures:
+        first = next(iter(ctx.figures.values()))
+        js_dir = site_dir / "static" / "js"
+        for rel in module_closure(js_dir, f"figures/{first.kind}.js"):
+            preloads.append({"rel": "modulepreload", "href": assets.url(f"static/js/{rel}"), "as": ""})
+        for rel in first_figure_data(first, data):
+            # The URL contract.js fetches: every data file carries the export's version.
+            preloads.append({"rel": "preload", "href": f"data/{rel}?v={data.version}", "as": "fetch"})
     og_image = _og_image(ctx.figures, data)
     og_url = None
     if og_image is not None:
@@ -373,6 +384,7 @@ def build_site(
         cite_bibtex=article_bibtex(front),
         cite_text=article_citation_text(front),
         has_figures=bool(ctx.figures),
+        preloads=preloads,
         has_data=data.manifest is not None,
         manifest_url=data_url("manifest.json") if data.manifest is not None else None,
         asset=assets.url,

@@ -296,3 +296,25 @@ def test_preview_is_on_screen_with_the_plot_after_a_tap_on_a_phone(browser, arti
         assert problems == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 900])
+def test_compare_grid_leaves_no_empty_corner(browser, article_site, width):
+    url, _ = article_site
+    context, page, problems = open_page(browser, url, viewport={"width": width, "height": 900})
+    try:
+        fig = page.locator(".figure-compare").first
+        fig.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(m) => m.dataset.rendered === 'true'", arg=fig.locator(".figure-mount").element_handle(), timeout=30000
+        )
+        page.wait_for_timeout(200)
+        cells, columns = page.evaluate(
+            """(f) => { const g = f.querySelector('.fig-compare-grid');
+                        return [g.children.length, getComputedStyle(g).gridTemplateColumns.split(' ').length]; }""",
+            fig.element_handle(),
+        )
+        assert cells >= 2 and columns >= 2 and cells % columns == 0, (cells, columns)
+        assert problems == []
+    finally:
+        context.close()

@@ -2,8 +2,9 @@
 // Each .figure-mount names its kind (data-kind) and its configuration (data-config, JSON written
 // by the site build); the module static/js/figures/<kind>.js exports render(mount, config).
 // A figure is hydrated (its module imported, its data fetched, its libraries
-// loaded) only when it comes within one screen of the viewport: nothing is
-// downloaded for figures the reader never reaches.
+// loaded) only when it comes within 1.5 screens of the viewport: nothing is
+// downloaded for figures the reader never reaches. The article's first figure
+// is the exception: it starts at once, so it is ready when the reader gets there.
 
 const KIND = /^[a-z][a-z0-9-]*$/;
 const started = new WeakSet();
@@ -61,9 +62,10 @@ function hydrateAll() {
         }
       }
     },
-    { rootMargin: "100% 0px" },
+    { rootMargin: "150% 0px" },
   );
   mounts.forEach((m) => observer.observe(m));
+  if (mounts.length) hydrate(mounts[0]);
 }
 
 // Tips: hover and keyboard focus are handled in CSS; on touch screens the first tap on a footnote

@@ -100,6 +100,15 @@ export const render = figure("compare", async ({ mount, options, ctx, arrived, d
   ]);
   const header = el("div", { class: "fig-header" }, [el("span", { class: "fig-model", text: `${loaded.length} models · ${datasetName}` }), controls]);
   const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [grid, shared]), preview.element]);
+  // Balanced rows: as many columns as panels of at least 220 px fit, then the panels spread
+  // evenly over the rows needed, so four models make 2 x 2 rather than 3 + 1 and an empty corner.
+  const balance = () => {
+    const gap = 16, k = loaded.length;
+    const fit = Math.max(1, Math.floor((grid.clientWidth + gap) / (220 + gap)));
+    const rows = Math.ceil(k / Math.min(fit, k));
+    grid.style.gridTemplateColumns = `repeat(${Math.ceil(k / rows)}, minmax(0, 1fr))`;
+  };
+  new ResizeObserver(balance).observe(grid);
   mount.replaceChildren(el("div", { class: "fig fig-compare" }, [header, body]));
   panels.forEach((p) => p.draw());
   onThemeChange((colors) => panels.forEach((p) => p.setColors(colors)));
