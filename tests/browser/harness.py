@@ -69,6 +69,7 @@ def prepare_root(root: Path, data_dir: Path) -> Path:
     _link(SITE_STATIC / "js", top / "static" / "js")
     _link(SITE_STATIC / "css", top / "static" / "css")
     _link(PLOTLY_JS, top / "static" / "vendor" / "plotly.min.js")
+    _link(SITE_STATIC / "vendor" / "onnxruntime-web", top / "static" / "vendor" / "onnxruntime-web")
     _link(Path(data_dir).resolve(), top / "data")
     (top / "harness-main.js").write_text(MAIN_JS, encoding="utf-8")
     return top
