@@ -67,6 +67,12 @@ FIGURE_KINDS: dict[str, FigureKind] = {
         ),
         FigureKind("zeroshot", "zero-shot classification per prompt template", ("zeroshot",)),
         FigureKind(
+            "describe",
+            "the reader's descriptions of a chosen or drawn image: softmax, prefix, occlusion saliency",
+            max_models=None,
+            live=True,
+        ),
+        FigureKind(
             "ask",
             "a caption the reader types, embedded in the page: similarities, ranking, projections, gap",
             max_models=None,

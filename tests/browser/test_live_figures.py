@@ -94,3 +94,101 @@ def test_unknown_words_are_named_and_it_works_offline_after_load(ask_page):
     assert "giraffe" in page.locator("#fig-ask .live-unknown").text_content()
     top = float(page.locator("#fig-ask .live-ranked-item .live-score").first.text_content())
     assert top <= 1.0
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def _occlusion_peak(model, image, text_vector, patch=12, stride=4, grey=240):
+    """The figure's occlusion saliency, in numpy + torch, for comparison."""
+    import torch
+
+    from exporter.live.bundle import _pixels
+
+    rgba = np.asarray(image, dtype=np.uint8)
+    size = rgba.shape[0]
+    positions = [
+        (x, y) for y in range(0, size - patch + 1, stride) for x in range(0, size - patch + 1, stride)
+    ]
+    copies = []
+    for x, y in positions:
+        c = rgba.copy()
+        c[y : y + patch, x : x + patch] = grey
+        copies.append(c)
+    from PIL import Image
+
+    batch = _pixels(
+        [Image.fromarray(a) for a in [rgba, *copies]],
+        [0.48145466, 0.4578275, 0.40821073],
+        [0.26862954, 0.26130258, 0.27577711],
+    )
+    with torch.no_grad():
+        vecs = torch.nn.functional.normalize(model.model.encode_image(batch), dim=-1).numpy()
+    scores = vecs @ text_vector
+    drop, count = np.zeros((size, size)), np.zeros((size, size))
+    for (x, y), s in zip(positions, scores[1:], strict=True):
+        drop[y : y + patch, x : x + patch] += scores[0] - s
+        count[y : y + patch, x : x + patch] += 1
+    saliency = np.maximum(0, drop / np.maximum(count, 1))
+    at = int(np.argmax(saliency))
+    return at % size + 0.5, at // size + 0.5
+
+
+def test_descriptions_softmax_prefix_and_occlusion(browser, live_served):
+    served, model, dataset = live_served
+    fp = FigurePage(browser, served)
+    try:
+        page = fp.open("describe", [figure_config("describe", "fig-describe", dataset="shapes")])
+        descriptions = ["a red circle", "a blue square", "a small green triangle"]
+        page.locator("#fig-describe .live-pick").nth(3).click()
+        page.locator("#fig-describe .live-descriptions").fill("\n".join(descriptions))
+        page.locator("#fig-describe .live-ask").click()
+        page.wait_for_function(
+            "() => document.querySelector('#fig-describe .live-figure').dataset.answered === '1'",
+            timeout=60000,
+        )
+        image = model.encode_images([dataset.items[3].image()])[0]
+        cos = model.encode_texts(descriptions) @ image
+        shown = [float(x) for x in page.locator("#fig-describe .live-cos").all_text_contents()]
+        probs = [float(x) for x in page.locator("#fig-describe .live-prob").all_text_contents()]
+        assert np.allclose(shown, cos, atol=1.5e-3)
+        assert np.allclose(probs, _softmax(20.0 * cos), atol=1.5e-3)
+        # The prefix, switched on: the model reads the prefixed descriptions.
+        page.locator("#fig-describe .live-prefix").fill("a")
+        page.locator("#fig-describe button.fig-toggle").press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#fig-describe .live-figure').dataset.answered === '2'",
+            timeout=60000,
+        )
+        prefixed = [f"a {d}" for d in descriptions]
+        assert page.locator("#fig-describe .live-desc").all_text_contents() == prefixed
+        shown = [float(x) for x in page.locator("#fig-describe .live-cos").all_text_contents()]
+        assert np.allclose(shown, model.encode_texts(prefixed) @ image, atol=1.5e-3)
+        # Occlusion saliency in the page peaks where the same computation in torch peaks.
+        page.locator("#fig-describe .live-prob-row button").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('#fig-describe .live-figure').dataset.saliency", timeout=60000
+        )
+        note = page.locator("#fig-describe .live-figure .fig-note").first.text_content()
+        assert "onnxruntime-web does not compute" in note
+        x, y = (float(v) for v in re.search(r"peak \((\d+), (\d+)\)", note).groups())
+        from exporter.live.bundle import _model_inputs, split_preprocess
+
+        pil_part = split_preprocess(model.preprocess, "test")[0]
+        (seen,) = _model_inputs(pil_part, [dataset.items[3]])
+        px, py = _occlusion_peak(model, seen, model.encode_texts([prefixed[0]])[0])
+        assert abs(x - round(px)) <= 1 and abs(y - round(py)) <= 1
+        # A drawn scene is a new image: the model answers for it too.
+        page.locator("#fig-describe .live-pick-draw").click()
+        page.wait_for_function(
+            "() => document.querySelector('#fig-describe .live-figure').dataset.answered === '3'",
+            timeout=60000,
+        )
+        assert page.locator("#fig-describe .live-scene-object").count() == 2
+        redrawn = [float(x) for x in page.locator("#fig-describe .live-cos").all_text_contents()]
+        assert not np.allclose(redrawn, shown, atol=1e-3)
+        fp.assert_clean()
+    finally:
+        fp.context.close()
