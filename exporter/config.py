@@ -130,11 +130,17 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
             f"{where}: 'thumbnail_px' is at most 160 (previews stay small), got {values['thumbnail_px']}"
         )
     if values.get("figure_pairs", 2) < 2:
-        raise ExportError(f"{where}: 'figure_pairs' must be at least 2 (figures need pairs), got {values['figure_pairs']}")
+        raise ExportError(
+            f"{where}: 'figure_pairs' must be at least 2 (figures need pairs), got {values['figure_pairs']}"
+        )
     if values.get("bootstrap", 10) < 10:
-        raise ExportError(f"{where}: 'bootstrap' must be at least 10 resamples (1000 is usual), got {values['bootstrap']}")
+        raise ExportError(
+            f"{where}: 'bootstrap' must be at least 10 resamples (1000 is usual), got {values['bootstrap']}"
+        )
     if not 0 < values.get("confidence", 0.95) < 1:
-        raise ExportError(f"{where}: 'confidence' must lie strictly between 0 and 1, e.g. 0.95, got {values['confidence']}")
+        raise ExportError(
+            f"{where}: 'confidence' must lie strictly between 0 and 1, e.g. 0.95, got {values['confidence']}"
+        )
     if values.get("landscape_step", 0.25) <= 0:
         raise ExportError(f"{where}: 'landscape_step' must be positive")
     out = table.get("out")

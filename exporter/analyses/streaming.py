@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exporter.analyses._checks import DEFAULT_SEED, finite_number, ks_tuple, optional_bias, positive_scale, seed_int
+from exporter.analyses._checks import (
+    DEFAULT_SEED,
+    finite_number,
+    ks_tuple,
+    optional_bias,
+    positive_scale,
+    seed_int,
+)
 from exporter.errors import ExportError
 
 RECALL_KS = (1, 5, 10)
@@ -156,9 +163,7 @@ def per_query(
     tied_col: dict[int, list[np.ndarray]] = {}
     threads = max(1, workers or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        parts = pool.map(
-            lambda s: _one_block(img, txt, own, s, min(s + step, n), scale, bias), starts
-        )
+        parts = pool.map(lambda s: _one_block(img, txt, own, s, min(s + step, n), scale, bias), starts)
         for start, part in zip(starts, parts, strict=True):  # block order: deterministic sums
             stop = start + len(part["row_lse"])
             loss_i2t[start:stop] = part["row_lse"] - part["row_match"]
