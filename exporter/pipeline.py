@@ -301,7 +301,9 @@ def _model_entry(cfg: ModelConfig, info) -> dict:
     }
 
 
-def _export_pair(model, cfg: ModelConfig, full, dataset, out: Path, options, timer, cache_dir, skip_bad) -> dict:
+def _export_pair(
+    model, cfg: ModelConfig, full, dataset, out: Path, options, timer, cache_dir, skip_bad
+) -> dict:
     """Statistics over every pair of `full`; figure files over `dataset`, its figure sample."""
     from exporter.embed import embed_dataset
 
@@ -417,7 +419,9 @@ def run_export(
                 shown = figure_view(dataset, options)
                 datasets[dataset.name] = (dataset, shown)
                 dataset_entries.append(
-                    sample_entry(_write_dataset(shown, staging, options.thumbnail_px, skip_bad), dataset, shown)
+                    sample_entry(
+                        _write_dataset(shown, staging, options.thumbnail_px, skip_bad), dataset, shown
+                    )
                 )
         results, training, model_entries = [], [], []
         pairs_embedded = 0
