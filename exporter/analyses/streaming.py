@@ -69,12 +69,35 @@ def _block_rows(n: int) -> int:
     return int(max(16, min(n, BLOCK_CELLS // max(n, 1))))
 
 
-def _log_sum_exp(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """(max, log sum exp(values - max)) along an axis, in float64 for the sums."""
-    peak = values.max(axis=axis)
-    shifted = values - (peak[:, None] if axis == 1 else peak[None, :])
+# Below exp(-RISK_MARGIN) relative to a row's largest logit, float32 exp() may underflow on
+# the way to a column sum (it does below about exp(-87)); columns that far below get their own pass.
+RISK_MARGIN = 60.0
+
+
+def _log_sum_exps(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row log-sum-exp, and each column's (peak, log sum exp(x - peak)), from one exp() per cell.
+
+    The cells are shifted by their row's maximum and exponentiated once; rows
+    are summed directly, columns by weighting each row with exp(row max -
+    block max). A column whose maximum lies more than RISK_MARGIN below the
+    block max could have lost terms to underflow, so it is recomputed on its own.
+    """
+    row_peak = logits.max(axis=1)
+    col_peak = logits.max(axis=0)
+    top = float(row_peak.max())
+    shifted = logits - row_peak[:, None]
     np.exp(shifted, out=shifted)
-    return peak.astype(np.float64), np.log(shifted.sum(axis=axis, dtype=np.float64))
+    row_lse = row_peak.astype(np.float64) + np.log(shifted.sum(axis=1, dtype=np.float64))
+    weights = np.exp(row_peak.astype(np.float64) - top)
+    # w_i * e_ij = exp(x_ij - block max) >= exp(-RISK_MARGIN) for the cells that matter: no underflow.
+    col_sum = (weights.astype(np.float32) @ shifted).astype(np.float64)
+    risky = np.flatnonzero(col_peak < top - RISK_MARGIN)
+    col_sum[risky] = 1.0  # replaced below; keeps log() quiet where the sum underflowed
+    col_log = np.log(col_sum) + top - col_peak.astype(np.float64)
+    if risky.size:
+        cells = logits[:, risky] - col_peak[risky][None, :]
+        col_log[risky] = np.log(np.exp(cells).sum(axis=0, dtype=np.float64))
+    return row_lse, col_peak.astype(np.float64), col_log
 
 
 def _one_block(image, text, own, start, stop, scale, bias):
@@ -107,10 +130,9 @@ def _one_block(image, text, own, start, stop, scale, bias):
         matched = shifted[rows, rows + start].astype(np.float64)
         sigmoid = np.logaddexp(0.0, shifted).sum(axis=1, dtype=np.float64)
         sigmoid += np.logaddexp(0.0, -matched) - np.logaddexp(0.0, matched)
-    row_peak, row_log = _log_sum_exp(logits, axis=1)
-    col_peak, col_log = _log_sum_exp(logits, axis=0)
+    row_lse, col_peak, col_log = _log_sum_exps(logits)
     return {
-        "row_lse": row_peak + row_log,
+        "row_lse": row_lse,
         "row_match": diagonal.astype(np.float64) * scale,
         "better_row": better_row,
         "tied_row_before": tied_row_before,

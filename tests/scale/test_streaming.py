@@ -30,6 +30,19 @@ def test_blockwise_values_equal_the_dense_metrics(small_blocks) -> None:
     assert 0.0 < values["recall_i2t"]["r1"] < 1.0  # the data is neither trivial nor hopeless
 
 
+def test_columns_far_below_the_block_maximum_keep_their_loss(small_blocks) -> None:
+    # Logit scale 100; images and most texts near +e1, a quarter of the texts near -e1: those
+    # texts' best logit lies ~190 below the block's best, where float32 exp() underflows.
+    rng = np.random.default_rng(8)
+    axis = np.eye(4)[0]
+    image = axis + 0.3 * rng.normal(size=(64, 4))
+    text = np.where(np.arange(64)[:, None] % 4 == 0, -axis, axis) + 0.3 * rng.normal(size=(64, 4))
+    values, _ = streaming.dataset_statistics(image, text, logit_scale=100.0, resamples=20)
+    dense = metrics.contrastive_loss(image, text, logit_scale=100.0)
+    assert values["loss_t2i"] == pytest.approx(dense[1], rel=2e-5)
+    assert values["loss_i2t"] == pytest.approx(dense[0], rel=2e-5)
+
+
 def test_exact_ties_rank_like_the_dense_retrieval(small_blocks) -> None:
     # Rows with four coordinates of 0.5 and four of 0: unit length, and every score is a
     # multiple of 1/4, exact in float32 and float64 alike. Repeated texts add more ties.
