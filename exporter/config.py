@@ -51,6 +51,9 @@ class ExportOptions:
     figure_pairs: int = 1000
     bootstrap: int = 1000  # resamples behind each confidence interval
     confidence: float = 0.95
+    engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
+    ray_address: str | None = None  # None: start a local Ray cluster on this machine
+    ray_workers: int | None = None  # encoder workers; None: one per CPU
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,11 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "figure_pairs": (int, False),
     "bootstrap": (int, False),
     "confidence": ((int, float), False),
+    "engine": (str, False),
+    "ray_address": (str, False),
+    "ray_workers": (int, False),
 }
+ENGINES = ("local", "ray")
 
 
 def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]:
@@ -141,6 +148,14 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
         raise ExportError(
             f"{where}: 'confidence' must lie strictly between 0 and 1, e.g. 0.95, got {values['confidence']}"
         )
+    if values.get("engine", "local") not in ENGINES:
+        raise ExportError(
+            f"{where}: unknown engine '{values['engine']}'{_closest(values['engine'], list(ENGINES))}"
+        )
+    if values.get("ray_workers", 1) < 1:
+        raise ExportError(f"{where}: 'ray_workers' must be at least 1, got {values['ray_workers']}")
+    if "confidence" in values:
+        values["confidence"] = float(values["confidence"])
     if values.get("landscape_step", 0.25) <= 0:
         raise ExportError(f"{where}: 'landscape_step' must be positive")
     out = table.get("out")

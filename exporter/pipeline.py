@@ -308,9 +308,23 @@ def _export_pair(
     from exporter.embed import embed_dataset
 
     with timer.stage("embed"):
-        vectors = embed_dataset(
-            model, full, cache_dir=cache_dir, batch_size=options.batch_size, skip_bad=skip_bad
-        )
+        if options.engine == "ray":
+            from exporter.distributed import embed_dataset_ray, model_factory
+
+            vectors = embed_dataset_ray(
+                model,
+                full,
+                factory=model_factory(cfg.spec, cache_dir=cache_dir, seed=options.seed),
+                cache_dir=cache_dir,
+                batch_size=options.batch_size,
+                skip_bad=skip_bad,
+                address=options.ray_address,
+                workers=options.ray_workers,
+            )
+        else:
+            vectors = embed_dataset(
+                model, full, cache_dir=cache_dir, batch_size=options.batch_size, skip_bad=skip_bad
+            )
     with timer.stage("statistics"):
         statistics = measure_all_pairs(vectors, full, model.info, options)
     rows = sample_rows(full, dataset)
