@@ -10,6 +10,7 @@ drawn by exporter.sampling when N exceeds the author's `figure_pairs`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,12 @@ def measure_all_pairs(vectors: dict[str, np.ndarray], dataset, info, options) ->
         "confidence": options.confidence,
         "seed": options.seed,
     }
+    if getattr(options, "engine", "local") == "ray":
+        # The N x N pass is the analysis that outgrows one machine: its blocks go to the same cluster.
+        from exporter.distributed import connect, ray_block_map
+
+        connect(options.ray_address, options.ray_workers or os.cpu_count() or 1)
+        kwargs["block_map"] = ray_block_map
     values, intervals = streaming.dataset_statistics(image, text, **kwargs)
     closed_image, closed_text = close_gap(image, text)
     closed_values, closed_intervals = streaming.dataset_statistics(closed_image, closed_text, **kwargs)

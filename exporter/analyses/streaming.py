@@ -19,6 +19,7 @@ many threads computed them.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -39,6 +40,10 @@ RECALL_KS = (1, 5, 10)
 BLOCK_CELLS = 1 << 24
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
+
+
+# (image, text, own, [(start, stop), ...], scale, bias) -> one_block() results, in span order.
+BlockMap = Callable[..., Iterable[dict]]
 
 
 @dataclass
@@ -100,7 +105,7 @@ def _log_sum_exps(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return row_lse, col_peak.astype(np.float64), col_log
 
 
-def _one_block(image, text, own, start, stop, scale, bias):
+def one_block(image, text, own, start, stop, scale, bias):
     """Row statistics of images start..stop and their part of every text's column statistics."""
     scores = image[start:stop] @ text.T  # (b, N) float32 cosines
     rows = np.arange(stop - start)
@@ -164,8 +169,14 @@ def per_query(
     logit_scale: float,
     logit_bias: float | None = None,
     workers: int | None = None,
+    block_map: BlockMap | None = None,
 ) -> PerQuery:
-    """One blockwise pass over all image-text scores: losses and match ranks per query."""
+    """One blockwise pass over all image-text scores: losses and match ranks per query.
+
+    Blocks run on a thread pool of `workers`, or on `block_map` (e.g. a Ray
+    cluster: exporter.distributed.ray_block_map), which must yield
+    one_block's results in the order of the spans.
+    """
     img = unit_rows(image, "image")
     txt = unit_rows(text, "text")
     if img.shape != txt.shape:
@@ -183,9 +194,13 @@ def per_query(
     col_sum = np.zeros(n)
     better_col = np.zeros(n, dtype=np.int64)
     tied_col: dict[int, list[np.ndarray]] = {}
+    spans = [(start, min(start + step, n)) for start in starts]
     threads = max(1, workers or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        parts = pool.map(lambda s: _one_block(img, txt, own, s, min(s + step, n), scale, bias), starts)
+        if block_map is None:
+            parts = pool.map(lambda span: one_block(img, txt, own, *span, scale, bias), spans)
+        else:
+            parts = block_map(img, txt, own, spans, scale, bias)
         for start, part in zip(starts, parts, strict=True):  # block order: deterministic sums
             stop = start + len(part["row_lse"])
             loss_i2t[start:stop] = part["row_lse"] - part["row_match"]
@@ -341,9 +356,12 @@ def dataset_statistics(
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = DEFAULT_SEED,
     workers: int | None = None,
+    block_map: BlockMap | None = None,
 ) -> tuple[dict, dict]:
     """(point values, bootstrap intervals) of every blockwise measure over all N pairs."""
-    queries = per_query(image, text, logit_scale=logit_scale, logit_bias=logit_bias, workers=workers)
+    queries = per_query(
+        image, text, logit_scale=logit_scale, logit_bias=logit_bias, workers=workers, block_map=block_map
+    )
     values = point_statistics(image, text, queries)
     intervals = bootstrap_intervals(
         image, text, queries, resamples=resamples, confidence=confidence, seed=seed
