@@ -106,15 +106,13 @@ class Quiet(SimpleHTTPRequestHandler):
 
 
 def synthetic(n: int, dim: int) -> list[np.ndarray]:
+    """The same CLIP-like synthetic pairs as bench_scale.py."""
+    from bench.bench_scale import _unit, synthetic_block
+
     rng = np.random.default_rng(SEED)
-    content = rng.normal(size=(n, dim)).astype(np.float32)
-    offset = rng.normal(size=dim).astype(np.float32)
-    blocks = []
-    for sign in (1, -1):
-        rows = content + sign * 0.6 * offset / np.linalg.norm(offset) * np.sqrt(dim) / 4
-        rows += rng.normal(size=rows.shape).astype(np.float32)
-        blocks.append(rows / np.linalg.norm(rows, axis=1, keepdims=True))
-    return blocks
+    basis = rng.normal(size=(6, dim)).astype(np.float32)
+    offset = _unit(rng.normal(size=(1, dim)).astype(np.float32))[0]
+    return list(synthetic_block(rng, n, basis, offset))
 
 
 class _Dataset:
