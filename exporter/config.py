@@ -51,7 +51,8 @@ class ExportOptions:
     thumbnail_px: int = 160
     training_dataset: str | None = None  # dataset whose pairs pocket training snapshots show
     # Statistics cover every pair; figures show a seeded, stratified sample of at most this many.
-    figure_pairs: int = 1000
+    # 800 keeps today's matrix files (similarity + five gap-slider matrices) under 30 MB per result.
+    figure_pairs: int = 800
     bootstrap: int = 1000  # resamples behind each confidence interval
     confidence: float = 0.95
     engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
