@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from exporter.errors import ExportError
+from outfolder import OutputFolderError
 
 DEFAULT_CACHE = Path(os.environ.get("LATENT_ARTICLE_CACHE", ".cache/exporter"))
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"export": _export, "models": _models, "fetch": _fetch}
     try:
         return handlers[args.command](args)
-    except ExportError as error:
+    except (ExportError, OutputFolderError) as error:
         if args.debug:
             raise
         print(f"error: {error}", file=sys.stderr)

@@ -23,12 +23,17 @@ import numpy as np
 from exporter import __version__
 from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
 from exporter.config import ExportConfig, ModelConfig
-from exporter.contract import SCHEMA_VERSION, encode_array, staged_folder, write_json_atomic
+from exporter.contract import (
+    EXPORT_MARKER,
+    EXPORT_MARKER_TEXT,
+    SCHEMA_VERSION,
+    encode_array,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 from exporter.errors import ExportError
 from exporter.thumbnails import write_thumbnail
-
-STATUS = sys.stderr
-
+from outfolder import claimed_output
 
 @dataclass
 class StageTimer:
@@ -55,7 +60,7 @@ class ExportReport:
 
 
 def _say(message: str) -> None:
-    print(message, file=STATUS, flush=True)
+    print(message, file=sys.stderr, flush=True)  # looked up per call: tests capture stderr
 
 
 def _recall(values: dict) -> dict[str, float]:
@@ -392,7 +397,14 @@ def run_export(
     out_dir = Path(out_dir)
     options = config.options
     timer = StageTimer()
-    with staged_folder(out_dir) as staging:
+    output = claimed_output(
+        out_dir,
+        marker=EXPORT_MARKER,
+        marker_text=EXPORT_MARKER_TEXT,
+        tool="the exporter",
+        protected=(config.path, Path(cache_dir)),
+    )
+    with output as staging:
         selection = _Selection.from_only(only, config)
         kept_results, kept_training, kept_models, kept_datasets = _carry_over(out_dir, staging, only)
         selected_datasets = [d for d in config.datasets if selection.dataset(d.name)]
@@ -455,7 +467,7 @@ def run_export(
             "device": device,
             "versions": _versions(),
         }
-        (staging / "build-info.json").write_text(json.dumps(build_info, indent=2) + "\n", encoding="utf-8")
+        write_bytes_atomic(staging / "build-info.json", (json.dumps(build_info, indent=2) + "\n").encode())
     return ExportReport(
         out_dir=out_dir,
         results=[(r["model"], r["dataset"]) for r in results],

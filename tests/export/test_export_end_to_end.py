@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from exporter.contract import canonical_json, decode_array, quantisation_step, validate
+from exporter.contract import EXPORT_MARKER, canonical_json, decode_array, quantisation_step, validate
 
 from ._support import data_files, export_args, leftovers, run_exporter
 
@@ -51,7 +51,7 @@ def test_every_file_validates_and_is_canonical(cli_export) -> None:
     out, _ = cli_export
     manifest = _load(out, "manifest.json")
     validate(manifest, "manifest", where="manifest.json")
-    referenced = {"manifest.json", "build-info.json"}
+    referenced = {"manifest.json", "build-info.json", EXPORT_MARKER}
     for dataset in manifest["datasets"]:
         validate(_load(out, dataset["items"]), "items", where=dataset["items"])
         referenced.add(dataset["items"])
