@@ -20,9 +20,9 @@ from exporter.cli import main
 from outfolder.lock import lock_path
 
 from ._support import (
+    _WRAPPER,
     PYTHON,
     REPO,
-    _WRAPPER,
     assert_one_error_line,
     export_args,
     leftovers,
@@ -227,9 +227,7 @@ def _can_mount_tmpfs(tmp_path: Path) -> bool:
     return result.returncode == 0
 
 
-def test_a_real_full_disk(
-    small_config, shared_cache, reference_export, model_configs, tmp_path
-) -> None:
+def test_a_real_full_disk(small_config, shared_cache, reference_export, model_configs, tmp_path) -> None:
     """A tmpfs a little larger than the previous export: the new one cannot fit beside it."""
     if not _can_mount_tmpfs(tmp_path):
         pytest.skip("cannot mount a tmpfs in a user namespace here (unshare -rm)")
