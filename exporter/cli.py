@@ -50,7 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     coco.add_argument("--out", type=Path, required=True, help="folder for annotations/ and val2017/")
     coco.add_argument("--n", type=int, default=1000, help="number of pairs to choose")
     coco.add_argument("--seed", type=int, default=31415)
-    coco.add_argument("--filter", default=None, metavar="WORD", help="keep captions containing this word")
+    coco.add_argument(
+        "--filter",
+        action="append",
+        default=None,
+        metavar="WORD",
+        help="keep captions with this word; repeatable",
+    )
+    coco.add_argument(
+        "--match", choices=("any", "all"), default="any", help="with several --filter words: any one or all"
+    )
     coco.add_argument("--caption", choices=("first", "random"), default="first", help="which of the captions")
     coco.add_argument("--base-url", default=None, help="a COCO mirror laid out like the official hosts")
     coco.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -88,17 +97,30 @@ def _models(_: argparse.Namespace) -> int:
 
     for pattern, description in list_model_kinds():
         print(f"{pattern:<48} {description}")
+    from exporter.pocket import POCKET_MODELS
+
+    print("\npocket models (trained by the exporter on first use, then cached):")
+    for name, spec in POCKET_MODELS.items():
+        learnt = "learnable, starts at" if spec.learn_temperature else "fixed at"
+        print(
+            f"  pocket:{name:<16} objective {spec.objective:<8} temperature {learnt} {spec.temperature:.4g}"
+        )
     return 0
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from exporter.datasets.shared_options import parse_filter
     from exporter.fetch_coco import coco_urls, fetch_coco
 
+    if args.n < 1:
+        raise ExportError(f"--n {args.n}: choose at least 1 pair (the export needs 2 or more)")
+    options = {"filter": args.filter, "match": args.match} if args.filter else {}
+    caption_filter = parse_filter(options, "fetch coco")
     urls = {}
     if args.base_url:
         urls["annotations_url"], urls["images_url"] = coco_urls(args.base_url)
     result = fetch_coco(
-        args.out, n=args.n, seed=args.seed, word_filter=args.filter, caption=args.caption, **urls
+        args.out, n=args.n, seed=args.seed, word_filter=caption_filter, caption=args.caption, **urls
     )
     print(
         f"{len(result.downloaded)} images downloaded, {len(result.already_present)} already present in {args.out}"

@@ -31,9 +31,11 @@ from exporter.contract import (
     write_bytes_atomic,
     write_json_atomic,
 )
+from exporter.datasets.shared_options import check_templates_readable
 from exporter.errors import ExportError
 from exporter.thumbnails import write_thumbnail
 from outfolder import claimed_output
+
 
 @dataclass
 class StageTimer:
@@ -95,8 +97,10 @@ def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dic
             entry["extra"] = dict(item.extra)
         items.append(entry)
     dataset.items[:] = kept
-    if not kept:
-        raise ExportError(f"dataset '{dataset.name}': every item was skipped; nothing is left to export")
+    if len(kept) < 2:
+        raise ExportError(
+            f"dataset '{dataset.name}': {len(kept)} item(s) left after skipping; a modality gap needs at least 2"
+        )
     payload = {
         "dataset": dataset.name,
         "n": len(items),
@@ -424,6 +428,10 @@ def run_export(
             with timer.stage("models"):
                 _say(f"model {model_cfg.spec}")
                 model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
+            check_templates_readable(
+                model.info,
+                [d for n, d in datasets.items() if model_cfg.datasets is None or n in model_cfg.datasets],
+            )
             model_entries.append(_model_entry(model_cfg, model.info))
             for name, dataset in datasets.items():
                 if model_cfg.datasets is not None and name not in model_cfg.datasets:
@@ -529,7 +537,15 @@ def _carry_over(out_dir: Path, staging: Path, only: set[str] | None):
     """With --only, keep the previous output's other results (files and manifest entries)."""
     if only is None or not (out_dir / "manifest.json").exists():
         return [], [], [], []
+    path = out_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        kept = tuple(list(manifest[key]) for key in ("results", "training", "models", "datasets"))
+    except (ValueError, KeyError, TypeError) as error:  # bad JSON, bad UTF-8, missing or odd keys
+        raise ExportError(
+            f"{path} is damaged ({type(error).__name__}: {error}), so --only cannot keep the other "
+            "results; run the export without --only to rewrite everything"
+        ) from error
     shutil.copytree(out_dir, staging, dirs_exist_ok=True)
     (staging / "build-info.json").unlink(missing_ok=True)
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    return manifest["results"], manifest["training"], manifest["models"], manifest["datasets"]
+    return kept

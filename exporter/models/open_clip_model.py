@@ -27,6 +27,7 @@ from PIL import Image
 from exporter.datasets.base import sha256_file
 from exporter.errors import ExportError, did_you_mean
 from exporter.models.base import ModelInfo, l2_normalise, make_cache_key
+from exporter.models.checkpoint_files import unreadable_message, unreadable_reason
 
 DEFAULT_SEED = 31415
 PROBE_TIMEOUT_S = 3.0  # the whole "is the hub there?" check stays well under 5 s
@@ -266,8 +267,13 @@ def _create(arch: str, spec: str, **kwargs: Any) -> tuple[torch.nn.Module, Any]:
     except ExportError:
         raise
     except Exception as error:  # open_clip raises bare RuntimeErrors on size/key mismatches
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         source = kwargs.get("pretrained") or "random weights"
+        if Path(str(source)).is_file() and unreadable_reason(Path(str(source))) is not None:
+            # Unreadable file: say what is wrong with it (torch's text would suggest weights_only=False).
+            raise ExportError(unreadable_message(spec, Path(str(source)))) from error
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "weights_only" in first:
+            first = type(error).__name__
         raise ExportError(
             f"model '{spec}': cannot load {source} into architecture '{arch}' ({first[:300]}); "
             "check that the checkpoint was trained with this architecture"
