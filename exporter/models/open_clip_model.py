@@ -26,6 +26,7 @@ from PIL import Image
 
 from exporter.datasets.base import sha256_file
 from exporter.errors import ExportError, did_you_mean
+from exporter.models import hf_tokenizer_files
 from exporter.models.base import ModelInfo, l2_normalise, make_cache_key
 from exporter.models.checkpoint_files import unreadable_message, unreadable_reason
 
@@ -390,8 +391,14 @@ def load_open_clip(
             create_kwargs["force_quick_gelu"] = True
         with hub_offline():
             model, preprocess = _create(arch, spec, pretrained=str(local), **create_kwargs)
-    with hub_offline():
-        tokenizer = _tokenizer(arch, spec)
+    if hf_tokenizer_files.hf_tokenizer_name(arch) is None:
+        with hub_offline():
+            tokenizer = _tokenizer(arch, spec)
+    else:
+        reachable = bool(_hub_endpoint()) and host_reachable(_hub_endpoint())
+        hf_tokenizer_files.check_tokenizer(arch, spec, hub_reachable=reachable)
+        with contextlib.nullcontext() if reachable else hub_offline():
+            tokenizer = _tokenizer(arch, spec)
     logit_scale, logit_bias = logit_params(model)
     family, objective = family_of(arch, logit_bias)
     info = ModelInfo(
