@@ -10,6 +10,22 @@ import { el } from "./dom.js";
  * any other shows item[modality] or the caption).
  * info: {score: number|null, scoreLabel: string, note: string}
  */
+/** Captions longer than this show their start and a "full text" box (a 10,000-character
+ * caption would otherwise stretch its figure by thousands of pixels). */
+export const CLAMP_CHARS = 280;
+
+function showClamped(s, text) {
+  const long = text.length > CLAMP_CHARS;
+  s.caption.textContent = long ? `${text.slice(0, CLAMP_CHARS).trimEnd()}…` : text;
+  s.full.hidden = !long;
+  if (!long) return;
+  if (s.fullText.textContent !== text) {
+    s.full.open = false;
+    s.summary.textContent = `Full text (${text.length.toLocaleString("en")} characters)`;
+    s.fullText.textContent = text;
+  }
+}
+
 export function createPreview({ placeholder = "Point at the figure to see the items." } = {}) {
   const empty = el("p", { class: "fig-preview-empty", text: placeholder });
   const list = el("div", { class: "fig-preview-items" });
@@ -23,9 +39,13 @@ export function createPreview({ placeholder = "Point at the figure to see the it
       const tag = el("span", { class: "fig-preview-tag" });
       const img = el("img", { class: "fig-preview-thumb", attrs: { decoding: "async", width: "96", height: "96" } });
       const caption = el("p", { class: "fig-preview-caption" });
-      const node = el("figure", { class: "fig-preview-item" }, [tag, img, caption]);
+      // Long texts are clamped; the whole text is one click away, in a scrolling box.
+      const fullText = el("p", { class: "fig-preview-fulltext" });
+      const summary = el("summary");
+      const full = el("details", { class: "fig-preview-full" }, [summary, fullText]);
+      const node = el("figure", { class: "fig-preview-item" }, [tag, img, caption, full]);
       list.append(node);
-      slots.push({ node, tag, img, caption });
+      slots.push({ node, tag, img, caption, full, summary, fullText });
     }
     return slots[i];
   }
@@ -45,11 +65,12 @@ export function createPreview({ placeholder = "Point at the figure to see the it
         s.img.hidden = false;
         s.caption.textContent = "";
         s.caption.hidden = true;
+        s.full.hidden = true;
       } else {
         s.img.hidden = true;
         s.img.removeAttribute("src");
         const text = modality === "text" ? item.text : (item.extra && item.extra[modality]) || item.text;
-        s.caption.textContent = text;
+        showClamped(s, String(text ?? ""));
         s.caption.hidden = false;
       }
     });
