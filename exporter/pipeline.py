@@ -33,6 +33,7 @@ from exporter.contract import (
 )
 from exporter.datasets.shared_options import check_templates_readable
 from exporter.errors import ExportError
+from exporter.machine import machine_facts
 from exporter.thumbnails import write_thumbnail
 from outfolder import claimed_output
 
@@ -474,6 +475,7 @@ def run_export(
             "pairs_embedded": pairs_embedded,
             "device": device,
             "versions": _versions(),
+            "machine": machine_facts(),  # byte-identity holds only where these match
         }
         write_bytes_atomic(staging / "build-info.json", (json.dumps(build_info, indent=2) + "\n").encode())
     return ExportReport(

@@ -45,6 +45,14 @@ def test_cli_reports_what_it_wrote(cli_export) -> None:
     info = _load(out, "build-info.json")
     assert info["pairs_embedded"] == 2 * (8 + 6)
     assert set(info["stage_seconds"]) >= {"datasets", "models", "embed", "similarity", "gap", "projections"}
+    # What decides byte-identity across machines is recorded (README: Reproducibility).
+    machine = info["machine"]
+    import torch
+
+    assert machine["torch"] == torch.__version__ and machine["torch_threads"] >= 1
+    assert machine["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert machine["pocket_training_threads"] == 1 and isinstance(machine["cpu_flags"], list)
+    assert machine["cpu"]
 
 
 def test_every_file_validates_and_is_canonical(cli_export) -> None:
