@@ -10,7 +10,6 @@ import argparse
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from exporter.errors import ExportError
@@ -168,14 +167,18 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    # SystemExit unwinds the staging and lock context managers, so `kill` leaves nothing behind.
     raise SystemExit(128 + signum)
+
+
+def run_command_line() -> int:
+    """The process entry point: a plain `kill` (SIGTERM) unwinds the staging and lock context
+    managers like Ctrl-C does, so it leaves nothing behind; only SIGKILL can (the next run cleans up)."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    return main()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     handlers = {"export": _export, "models": _models, "fetch": _fetch, "import": _import}
     try:
         return handlers[args.command](args)
@@ -190,4 +193,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command_line())

@@ -257,3 +257,32 @@ def test_a_real_full_disk(small_config, shared_cache, reference_export, model_co
     assert line.startswith(f"error: no space left on device while writing {disk}/data/"), line
     assert snapshot(after / "data") == snapshot(reference_export)
     assert sorted(p.name for p in after.iterdir()) == ["data"]  # no staging left behind
+
+
+def test_sigterm_leaves_the_previous_output_and_no_leftovers(
+    small_config, shared_cache, reference_export, model_configs, tmp_path
+) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "data"
+    shutil.copytree(reference_export, out)
+    before = snapshot(out)
+    args = export_args(small_config, out, tmp_path / "fresh-cache")  # a cold cache: the run takes a while
+    process = subprocess.Popen(
+        [PYTHON, "-c", _WRAPPER, str(model_configs), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not leftovers(out) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert leftovers(out), "the export never started staging"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert snapshot(out) == before
+    assert leftovers(out) == [] and not lock_path(out).exists()
