@@ -21,10 +21,20 @@ from typing import Any
 import numpy as np
 
 from exporter import __version__
-from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
+from exporter.analyses import (
+    clustering,
+    gap_shift,
+    metrics,
+    modalities,
+    projection,
+    retrieval,
+    similarity,
+    zeroshot,
+)
 from exporter.config import ExportConfig, ModelConfig
 from exporter.contract import SCHEMA_VERSION, encode_array, staged_folder, write_json_atomic
 from exporter.errors import ExportError
+from exporter.media import item_media
 from exporter.thumbnails import write_thumbnail
 
 STATUS = sys.stderr
@@ -86,8 +96,11 @@ def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dic
                 continue
         kept.append(item)
         entry: dict[str, Any] = {"id": item.id, "text": item.text, "image": image_name, "label": item.label}
-        if item.extra:
-            entry["extra"] = dict(item.extra)
+        media, extra = item_media(item.id, item.extra, tuple(dataset.modalities), None, folder / "thumbs", thumbnail_px)
+        if extra:
+            entry["extra"] = extra
+        if media:
+            entry["media"] = media
         items.append(entry)
     dataset.items[:] = kept
     if not kept:
@@ -122,7 +135,9 @@ def _similarity_payload(model_name: str, dataset, blocks: list[np.ndarray], n_cl
     matrix = similarity.stacked_similarity(blocks)
     n = blocks[0].shape[0]
     order, clusters = clustering.cluster_order(
-        matrix[:n, n : 2 * n], [item.text for item in dataset.items], n_clusters=n_clusters
+        modalities.cross_modal_similarity(matrix, n, len(blocks)),
+        [item.text for item in dataset.items],
+        n_clusters=n_clusters,
     )
     return {
         "model": model_name,
@@ -153,11 +168,13 @@ def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: dict
 _STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
 
 
-def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
+def _gap_payload(image, text, extra_blocks, info, options, names=("image", "text")) -> tuple[dict, dict]:
     """The close-the-gap slider steps, the loss landscape and the fully closed metrics."""
     fractions = list(options.gap_fractions)
     if 1.0 not in fractions:
         fractions.append(1.0)  # the closed metrics come from this step
+    if extra_blocks:
+        return _multimodal_gap_payload([image, text, *extra_blocks], names, fractions, info, options)
     steps = gap_shift.gap_steps(
         image, text, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
     )
@@ -196,9 +213,68 @@ def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
     return payload, closed
 
 
+def _pair_core(values: dict) -> dict:
+    return {
+        "centroid_distance": float(values["centroid_distance"]),
+        "loss_i2t": float(values["loss_i2t"]),
+        "loss_t2i": float(values["loss_t2i"]),
+        "recall_i2t": _recall(values["recall_i2t"]),
+        "recall_t2i": _recall(values["recall_t2i"]),
+    }
+
+
+def _multimodal_gap_payload(blocks, names, fractions, info, options) -> tuple[dict, dict]:
+    """k > 2 modalities: one slider closes every pairwise gap (analyses.modalities.close_all);
+    each step and the closed metrics list every pair; each pair has its own landscape."""
+    steps = modalities.gap_steps(
+        blocks, names, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
+    )
+    first = modalities.pair_name(names, 0, 1)
+    written, closed = [], {}
+    for fraction, step in zip(fractions, steps, strict=True):
+        pairs = {name: _pair_core(values) for name, values in step["pairs"].items()}
+        core = {"fraction": float(fraction), **pairs[first], "pairs": pairs}
+        if fraction == 1.0:
+            closed = {k: v for k, v in core.items() if k != "fraction"}
+        if fraction in options.gap_fractions:
+            written.append(core | {"matrix": encode_array(step["similarity"], "u1")})
+    deltas = np.arange(
+        options.landscape_start, options.landscape_stop + options.landscape_step / 2, options.landscape_step
+    )
+    landscapes = []
+    for entry in modalities.pair_landscapes(
+        blocks, names, logit_scale=info.logit_scale, logit_bias=info.logit_bias, deltas=deltas
+    ):
+        landscape = entry["landscape"]
+        landscapes.append(
+            {
+                "modalities": entry["modalities"],
+                "gap_vector_norm": float(entry["gap_vector_norm"]),
+                "landscape": {
+                    key: [float(v) for v in landscape[key]]
+                    for key in ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
+                }
+                | {
+                    point: {key: float(landscape[point][key]) for key in ("delta", "distance", "loss")}
+                    for point in ("original", "closed")
+                },
+            }
+        )
+    payload = {
+        "gap_vector_norm": landscapes[0]["gap_vector_norm"],
+        "steps": written,
+        "landscape": landscapes[0]["landscape"],
+        "pairs": landscapes,
+    }
+    return payload, closed
+
+
 def _projection_payload(image, text, closed_image, closed_text, extra_blocks, methods, seed) -> dict:
     original = np.concatenate([image, text, *extra_blocks])
-    closed = np.concatenate([closed_image, closed_text, *extra_blocks])
+    if extra_blocks:  # k modalities: every gap closed at once
+        closed = np.concatenate(modalities.close_all([image, text, *extra_blocks], 1.0))
+    else:
+        closed = np.concatenate([closed_image, closed_text])
     points: dict[str, dict] = {}
     for method in methods:
         if method == "gap":
@@ -327,12 +403,20 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         metric_values = dict(measured)
         metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
         metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
+        if extra:  # k > 2 modalities: every pair measured too
+            metric_values["pairs"] = {
+                name: values | {"recall_i2t": _recall(values["recall_i2t"]), "recall_t2i": _recall(values["recall_t2i"])}
+                for name, values in modalities.pairwise_metrics(
+                    blocks, dataset.modalities, logit_scale=info.logit_scale, logit_bias=info.logit_bias,
+                    seed=options.seed,
+                ).items()
+            }
         recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
         retrieval_payload = _retrieval_payload(image, text, options.retrieval_k, recall)
         write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
-        gap_payload, closed = _gap_payload(image, text, extra, info, options)
+        gap_payload, closed = _gap_payload(image, text, extra, info, options, tuple(dataset.modalities))
         write_json_atomic(folder / "gap.json", gap_payload, schema="gap")
         files["gap"] = f"{rel}/gap.json"
     # The fully closed space, shared by the projections and zero-shot.
