@@ -42,8 +42,8 @@ def item_media(
     media: dict[str, dict] = {}
     rest = dict(extra)
     for modality in modalities:
-        if modality in ("image", "text"):
-            continue
+        if modality == "text":
+            continue  # a caption is itself; images may carry a link (e.g. to the video they come from)
         entry: dict[str, str] = {}
         preview = rest.pop(modality + PREVIEW_SUFFIX, None)
         link = rest.pop(modality + LINK_SUFFIX, None)

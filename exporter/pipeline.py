@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from exporter import __version__
+from exporter import __version__, augment_export
 from exporter.analyses import (
     clustering,
     gap_shift,
@@ -479,6 +479,7 @@ def run_export(
     with staged_folder(out_dir) as staging:
         selection = _Selection.from_only(only, config)
         kept_results, kept_training, kept_models, kept_datasets = _carry_over(out_dir, staging, only)
+        kept_augmentations = _kept_augmentations(out_dir, only)
         selected_datasets = [d for d in config.datasets if selection.dataset(d.name)]
         datasets = {}
         dataset_entries = []
@@ -488,7 +489,7 @@ def run_export(
                 dataset = load_dataset(dataset_cfg, seed=options.seed, skip_bad=skip_bad)
                 datasets[dataset.name] = dataset
                 dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px, skip_bad))
-        results, training, model_entries = [], [], []
+        results, training, model_entries, augmentations = [], [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
@@ -505,6 +506,11 @@ def run_export(
                     _export_pair(model, model_cfg, dataset, staging, options, timer, cache_dir, skip_bad)
                 )
                 pairs_embedded += len(dataset.items)
+                if name in options.augment_datasets and augment_export.has_image_encoder(model):
+                    with timer.stage("augmentation"):
+                        augmentations.append(
+                            augment_export.export_dataset_series(model, model_cfg, dataset, staging, options)
+                        )
             dynamics_file = getattr(getattr(model, "artifact", None), "dynamics_file", None)
             training_dataset = _training_dataset(config, datasets)
             if dynamics_file is not None and training_dataset is not None:
@@ -522,6 +528,16 @@ def run_export(
                         "file": f"training/{model_cfg.slug}.json",
                     }
                 )
+        for series_cfg in config.series:
+            if not selection.dataset(series_cfg.name):
+                continue
+            with timer.stage("augmentation"):
+                _say(f"augmentation series {series_cfg.name} ({series_cfg.path})")
+                entry, series_results = augment_export.export_precomputed_series(
+                    series_cfg, staging, options.thumbnail_px
+                )
+            dataset_entries.append(entry)
+            augmentations.extend(series_results)
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "seed": options.seed,
@@ -530,6 +546,8 @@ def run_export(
             "results": _merge(kept_results, results, ("model", "dataset"), None),
             "training": _merge(kept_training, training, ("model",), None),
         }
+        if augmentations or kept_augmentations:
+            manifest["augmentations"] = _merge(kept_augmentations, augmentations, ("model", "dataset"), None)
         write_json_atomic(staging / "manifest.json", manifest, schema="manifest")
         build_info = {
             "config": str(config.path),
@@ -560,7 +578,7 @@ class _Selection:
     def from_only(cls, only: set[str] | None, config: ExportConfig) -> _Selection:
         if only is None:
             return cls(None, None)
-        dataset_names = {d.name for d in config.datasets}
+        dataset_names = {d.name for d in config.datasets} | {s.name for s in config.series}
         model_names = {m.spec for m in config.models} | {m.slug for m in config.models}
         unknown = sorted(only - dataset_names - model_names)
         if unknown:
@@ -595,6 +613,12 @@ def _merge(kept: list[dict], fresh: list[dict], keys: tuple[str, ...], order: li
         rank = {name: i for i, name in enumerate(order)}
         entries.sort(key=lambda e: rank.get(e[keys[0]], len(rank)))
     return entries
+
+
+def _kept_augmentations(out_dir: Path, only: set[str] | None) -> list[dict]:
+    if only is None or not (out_dir / "manifest.json").exists():
+        return []
+    return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8")).get("augmentations", [])
 
 
 def _carry_over(out_dir: Path, staging: Path, only: set[str] | None):

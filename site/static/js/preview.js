@@ -90,11 +90,15 @@ const LINK_TEXT = { audio: "source video", molecule: "source" };
  */
 export function modalityView(item, modality) {
   const extra = item.extra || {};
+  const media = (item.media || {})[modality] || {};
   if (modality === "image") {
-    return { imageUrl: item.imageUrl || null, alt: `image ${item.id}`, text: item.imageUrl ? "" : "(no image exported)", credit: extra.credit || "", link: null };
+    const imageUrl = item.imageUrl || media.imageUrl || null;
+    return {
+      imageUrl, alt: `image ${item.id}`, text: imageUrl ? "" : "(image not redistributed)",
+      credit: extra.credit || "", link: media.link || null, linkText: "source",
+    };
   }
   if (modality === "text") return { imageUrl: null, text: item.text, link: null, credit: "" };
-  const media = (item.media || {})[modality] || {};
   return {
     imageUrl: media.imageUrl || null,
     alt: `${modality} of item ${item.id}`,
