@@ -498,6 +498,8 @@ def run_export(
                 _say(f"model {model_cfg.spec}")
                 model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
             model_entries.append(_model_entry(model_cfg, model.info))
+            if getattr(model, "provenance", None):  # e.g. a recovered model's import checks, citable in prose
+                model_entries[-1]["provenance"] = model.provenance
             for name, dataset in datasets.items():
                 if model_cfg.datasets is not None and name not in model_cfg.datasets:
                     continue

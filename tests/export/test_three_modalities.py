@@ -38,6 +38,8 @@ def test_metrics_cover_every_modality_pair(exported):
     # The three gaps are built to differ, so a result that repeats one pair would fail.
     distances = sorted(metrics["pairs"][n]["centroid_distance"] for n in expected_names)
     assert distances[0] < distances[-1] - 0.1
+    # A precomputed model's import record reaches the manifest, so prose can cite it.
+    assert manifest["models"][0]["provenance"] == {"gap_published": 0.5, "alignment_status": "aligned"}
     # The top level stays the first pair (image-text), as for two modalities.
     assert metrics["centroid_distance"] == metrics["pairs"]["image-text"]["centroid_distance"]
     # Closing moves every modality: every pair's gap shrinks.
