@@ -37,7 +37,9 @@ class FigureLinks(HTMLParser):
             if self._current is not None:
                 self._depth += 1
             elif "figure" in (attrs.get("class") or "").split():
-                kind = next((c[len("figure-"):] for c in attrs["class"].split() if c.startswith("figure-")), "?")
+                kind = next(
+                    (c[len("figure-") :] for c in attrs["class"].split() if c.startswith("figure-")), "?"
+                )
                 self._current = attrs.get("id", "?")
                 self.figures[self._current] = (kind, [])
                 self._depth = 0
@@ -81,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     print("  by dataset (items, thumbnails and every model's results):")
     for name, size in sorted(per_dataset.items(), key=lambda kv: -kv[1]):
         print(f"    {name:<32} {human(size):>10}  {size / total:6.1%}")
-    thumbs = {p.name: folder_bytes(p / "thumbs") for p in (data / "datasets").iterdir() if (p / "thumbs").is_dir()}
+    thumbs = {
+        p.name: folder_bytes(p / "thumbs") for p in (data / "datasets").iterdir() if (p / "thumbs").is_dir()
+    }
 
     from sitebuild import build_site
 
@@ -90,17 +94,23 @@ def main(argv: list[str] | None = None) -> int:
         build_site(args.article, data, out)
         links = FigureLinks()
         links.feed((out / "index.html").read_text(encoding="utf-8"))
-        print("  each figure's data (the files it links: all it may fetch, e.g. every model an explorer can switch to; thumbnails load on hover):")
+        print(
+            "  each figure's data (the files it links: all it may fetch, e.g. every model an explorer can switch to; thumbnails load on hover):"
+        )
         sizes = []
         for fig_id, (kind, files) in links.figures.items():
             size = sum((out / f).stat().st_size for f in dict.fromkeys(files))
             sizes.append(size)
-            dataset = next((m.group(1) for f in files if (m := re.search(r"datasets/([^/]+)/items", f))), None)
+            dataset = next(
+                (m.group(1) for f in files if (m := re.search(r"datasets/([^/]+)/items", f))), None
+            )
             hover = f", + up to {human(thumbs[dataset])} thumbnails" if dataset in thumbs else ""
             print(f"    {fig_id:<36} {kind:<13} {human(size):>10} in {len(set(files))} files{hover}")
         if sizes:
-            print(f"  largest figure: {human(max(sizes))}; all figures together (shared files counted per figure): "
-                  f"{human(sum(sizes))}")
+            print(
+                f"  largest figure: {human(max(sizes))}; all figures together (shared files counted per figure): "
+                f"{human(sum(sizes))}"
+            )
     return 0
 
 

@@ -44,7 +44,9 @@ class Augmentation:
         if self.name == "rotate":
             return 360.0 * i / steps  # degrees
         if self.name == "blur":
-            return 0.125 * i / max(steps - 1, 1)  # Gaussian radius as a share of the width (Amumo: 0.64 px x i at 512 px)
+            return (
+                0.125 * i / max(steps - 1, 1)
+            )  # Gaussian radius as a share of the width (Amumo: 0.64 px x i at 512 px)
         if self.name == "noise":
             return i / steps  # weight of uniform noise mixed in
         return np.linspace(-1.0, 1.0, steps)  # shift as a share of the width / height
@@ -58,7 +60,11 @@ class Augmentation:
         if self.name == "rotate":
             return image.rotate(-value, resample=Image.Resampling.BILINEAR)
         if self.name == "blur":
-            return image.filter(ImageFilter.GaussianBlur(radius=float(value * width))) if value > 0 else image.copy()
+            return (
+                image.filter(ImageFilter.GaussianBlur(radius=float(value * width)))
+                if value > 0
+                else image.copy()
+            )
         if self.name == "noise":
             noise = rng.uniform(0, 255, size=(height, width, 3))
             mixed = (1.0 - value) * np.asarray(image, dtype=np.float64) + value * noise
@@ -150,7 +156,9 @@ def summarise(curves: dict, original: int) -> dict:
     return out
 
 
-def augmentation_payload(model: str, dataset: str, bases: list[str], entries: list[dict], source: str) -> dict:
+def augmentation_payload(
+    model: str, dataset: str, bases: list[str], entries: list[dict], source: str
+) -> dict:
     """augmentation.json; "summary" (by augmentation name) holds the numbers prose may cite."""
     summary = {entry["name"]: entry.pop("summary") for entry in entries}
     return {
@@ -166,7 +174,9 @@ def augmentation_payload(model: str, dataset: str, bases: list[str], entries: li
 # ---------------------------------------------------------------- our own models
 
 
-def augment_series(model, items, augmentations: list[Augmentation], *, steps: int, batch_size: int, seed: int):
+def augment_series(
+    model, items, augmentations: list[Augmentation], *, steps: int, batch_size: int, seed: int
+):
     """Embed S steps of each augmentation of each item's image; yields (augmentation, values, original, curves)."""
     if not hasattr(model, "encode_images") or model.info.family == "precomputed":
         raise ExportError(f"model '{model.info.name}' has no image encoder; augmentation series need one")
@@ -202,7 +212,9 @@ def load_series_folder(root: Path) -> SeriesFolder:
     root = Path(root)
     meta_path = root / "series.json"
     if not meta_path.is_file():
-        raise ExportError(f"{meta_path} not found; an augmentation series folder needs series.json (see exporter/augment.py)")
+        raise ExportError(
+            f"{meta_path} not found; an augmentation series folder needs series.json (see exporter/augment.py)"
+        )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -52,7 +52,9 @@ def export_dataset_series(model, cfg: ModelConfig, dataset, out: Path, options) 
     return {"model": cfg.spec, "label": cfg.label, "dataset": dataset.name, "file": rel, "shared_frame": True}
 
 
-def export_precomputed_series(series_cfg: SeriesConfig, out: Path, thumbnail_px: int) -> tuple[dict, list[dict]]:
+def export_precomputed_series(
+    series_cfg: SeriesConfig, out: Path, thumbnail_px: int
+) -> tuple[dict, list[dict]]:
     """A precomputed series folder: its base images as a dataset entry, one result per model."""
     series = load_series_folder(series_cfg.path)
     folder = out / "datasets" / series_cfg.name
@@ -60,7 +62,9 @@ def export_precomputed_series(series_cfg: SeriesConfig, out: Path, thumbnail_px:
     for base in series.meta["bases"]:
         image = None
         if base.get("image"):
-            image = "thumbs/" + write_thumbnail(open_rgb(series.root / base["image"]), folder / "thumbs", thumbnail_px)
+            image = "thumbs/" + write_thumbnail(
+                open_rgb(series.root / base["image"]), folder / "thumbs", thumbnail_px
+            )
         entry = {"id": str(base["id"]), "text": str(base["text"]), "image": image, "label": None}
         if base.get("credit"):
             entry["extra"] = {"credit": str(base["credit"])}
@@ -87,15 +91,22 @@ def export_precomputed_series(series_cfg: SeriesConfig, out: Path, thumbnail_px:
         name = f"{series_cfg.name}:{model_folder}"
         label = str(meta.get("label") or meta.get("name") or model_folder)
         entries = [
-            curves_entry(augmentation, values, original, curves) | {"label": str(spec.get("label", augmentation.label))}
+            curves_entry(augmentation, values, original, curves)
+            | {"label": str(spec.get("label", augmentation.label))}
             for augmentation, values, original, curves, spec in precomputed_series(series, model_folder)
         ]
         rel = f"results/{model_slug(name)}/{series_cfg.name}/augmentation.json"
-        source = str(meta.get("source") or series.meta.get("source") or f"precomputed series in {series_cfg.path}")
+        source = str(
+            meta.get("source") or series.meta.get("source") or f"precomputed series in {series_cfg.path}"
+        )
         write_json_atomic(
             out / rel,
-            augmentation_payload(name, series_cfg.name, [str(b["id"]) for b in series.meta["bases"]], entries, source),
+            augmentation_payload(
+                name, series_cfg.name, [str(b["id"]) for b in series.meta["bases"]], entries, source
+            ),
             schema="augmentation",
         )
-        results.append({"model": name, "label": label, "dataset": series_cfg.name, "file": rel, "shared_frame": False})
+        results.append(
+            {"model": name, "label": label, "dataset": series_cfg.name, "file": rel, "shared_frame": False}
+        )
     return dataset_entry, results

@@ -216,24 +216,39 @@ def parse_config(text: str, path: Path) -> ExportConfig:
                 f"{_closest(name, dataset_names)}"
             )
     series: list[SeriesConfig] = []
-    for index, table in enumerate(_expect(data.get("augmentation_series", []), list, str(path), "augmentation_series"), 1):
+    for index, table in enumerate(
+        _expect(data.get("augmentation_series", []), list, str(path), "augmentation_series"), 1
+    ):
         where = f"{path} [[augmentation_series]] #{index}"
         _expect(table, dict, where, "augmentation_series entry")
         _check_keys(table, {"name", "path", "description"}, where)
         name = _expect(table.get("name", ""), str, where, "name")
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name) or name in dataset_names or any(s.name == name for s in series):
-            raise ExportError(f"{where}: name '{name}' must be a new lowercase name (letters, digits, '-', '_')")
+        if (
+            not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name)
+            or name in dataset_names
+            or any(s.name == name for s in series)
+        ):
+            raise ExportError(
+                f"{where}: name '{name}' must be a new lowercase name (letters, digits, '-', '_')"
+            )
         folder = _expect(table.get("path", ""), str, where, "path")
         if not folder:
             raise ExportError(f"{where}: missing 'path' (a folder with series.json)")
-        series.append(SeriesConfig(name, Path(folder), _expect(table.get("description", ""), str, where, "description")))
+        series.append(
+            SeriesConfig(name, Path(folder), _expect(table.get("description", ""), str, where, "description"))
+        )
     if options.training_dataset is not None and options.training_dataset not in dataset_names:
         raise ExportError(
             f"{path} [export]: training_dataset '{options.training_dataset}' is not a listed dataset"
             f"{_closest(options.training_dataset, dataset_names)}"
         )
     return ExportConfig(
-        path=path, options=options, datasets=tuple(datasets), models=tuple(models), out=out, series=tuple(series)
+        path=path,
+        options=options,
+        datasets=tuple(datasets),
+        models=tuple(models),
+        out=out,
+        series=tuple(series),
     )
 
 

@@ -36,7 +36,12 @@ def is_web_link(value: str) -> bool:
 
 
 def item_media(
-    item_id: str, extra: dict[str, str], modalities: tuple[str, ...], base: Path | None, thumbs: Path, max_px: int
+    item_id: str,
+    extra: dict[str, str],
+    modalities: tuple[str, ...],
+    base: Path | None,
+    thumbs: Path,
+    max_px: int,
 ) -> tuple[dict[str, dict], dict[str, str]]:
     """(media by modality, the extra columns left to show as they are) for one item."""
     media: dict[str, dict] = {}
@@ -83,7 +88,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
             channels = handle.getnchannels()
             frames = handle.readframes(handle.getnframes())
     except (OSError, EOFError, wave.Error) as error:
-        raise ExportError(f"{path}: not a readable PCM WAV file ({error}); convert it to 16-bit PCM WAV") from error
+        raise ExportError(
+            f"{path}: not a readable PCM WAV file ({error}); convert it to 16-bit PCM WAV"
+        ) from error
     kinds = {1: (np.uint8, 128.0, 128.0), 2: (np.int16, 0.0, 32768.0), 4: (np.int32, 0.0, 2147483648.0)}
     if width not in kinds:
         raise ExportError(f"{path}: {8 * width}-bit samples are not supported; convert it to 16-bit PCM WAV")
@@ -96,7 +103,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return samples, rate
 
 
-def spectrogram_image(path: Path, *, size: tuple[int, int] = (192, 96), max_hz: float = 8000.0) -> Image.Image:
+def spectrogram_image(
+    path: Path, *, size: tuple[int, int] = (192, 96), max_hz: float = 8000.0
+) -> Image.Image:
     """A log-magnitude spectrogram (time left to right, low frequencies at the bottom), viridis-free grey."""
     from scipy.signal import spectrogram
 

@@ -96,7 +96,9 @@ def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dic
                 continue
         kept.append(item)
         entry: dict[str, Any] = {"id": item.id, "text": item.text, "image": image_name, "label": item.label}
-        media, extra = item_media(item.id, item.extra, tuple(dataset.modalities), None, folder / "thumbs", thumbnail_px)
+        media, extra = item_media(
+            item.id, item.extra, tuple(dataset.modalities), None, folder / "thumbs", thumbnail_px
+        )
         if extra:
             entry["extra"] = extra
         if media:
@@ -405,9 +407,13 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
         if extra:  # k > 2 modalities: every pair measured too
             metric_values["pairs"] = {
-                name: values | {"recall_i2t": _recall(values["recall_i2t"]), "recall_t2i": _recall(values["recall_t2i"])}
+                name: values
+                | {"recall_i2t": _recall(values["recall_i2t"]), "recall_t2i": _recall(values["recall_t2i"])}
                 for name, values in modalities.pairwise_metrics(
-                    blocks, dataset.modalities, logit_scale=info.logit_scale, logit_bias=info.logit_bias,
+                    blocks,
+                    dataset.modalities,
+                    logit_scale=info.logit_scale,
+                    logit_bias=info.logit_bias,
                     seed=options.seed,
                 ).items()
             }

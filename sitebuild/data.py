@@ -94,7 +94,9 @@ class DataIndex:
         """The manifest's augmentation series of a dataset (exporter/augment.py), files checked."""
         entries = [e for e in (self.manifest or {}).get("augmentations", []) if e.get("dataset") == dataset]
         if not entries:
-            have = sorted({e.get("dataset") for e in (self.manifest or {}).get("augmentations", [])}) or ["none"]
+            have = sorted({e.get("dataset") for e in (self.manifest or {}).get("augmentations", [])}) or [
+                "none"
+            ]
             raise BuildError(
                 f"dataset {dataset!r} has no augmentation series; series exist for: {', '.join(have)} "
                 "(set augment_datasets or [[augmentation_series]] in the export config)",
@@ -112,7 +114,9 @@ class DataIndex:
             ):
                 return entry
         known = ", ".join(e["model"] for e in entries)
-        raise BuildError(f"no augmentation series of model {model!r} on {dataset!r}; it has: {known}", where=where)
+        raise BuildError(
+            f"no augmentation series of model {model!r} on {dataset!r}; it has: {known}", where=where
+        )
 
     def has_model(self, name: str) -> bool:
         return self.manifest is not None and self._model_name(name) is not None

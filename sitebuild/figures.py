@@ -293,7 +293,9 @@ def resolve_figure(
             link(f"items ({dataset})", data.items_file(dataset, where))
 
     untrained = [
-        data.models[m].get("label") or m for m in models if m in data.models and data.models[m].get("trained") is False
+        data.models[m].get("label") or m
+        for m in models
+        if m in data.models and data.models[m].get("trained") is False
     ]
     return Figure(
         kind=kind.name,

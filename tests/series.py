@@ -26,18 +26,34 @@ def series_folder(root: Path) -> tuple[Path, dict]:
     truth = {}
     meta = {
         "augmentations": [
-            {"name": "blur", "label": "Blurred", "unit": "px", "values": list(np.arange(steps) * 0.64), "original": 0},
-            {"name": "hshift", "label": "HShift", "unit": "px", "values": list(np.linspace(-1, 1, steps)), "original": 3},
+            {
+                "name": "blur",
+                "label": "Blurred",
+                "unit": "px",
+                "values": list(np.arange(steps) * 0.64),
+                "original": 0,
+            },
+            {
+                "name": "hshift",
+                "label": "HShift",
+                "unit": "px",
+                "values": list(np.linspace(-1, 1, steps)),
+                "original": 3,
+            },
         ],
-        "bases": [{"id": "0", "text": "a castle", "image": "images/0.png", "credit": "DiffusionDB (CC0 1.0)"},
-                  {"id": "1", "text": "a cat", "image": "images/1.png", "credit": "DiffusionDB (CC0 1.0)"}],
+        "bases": [
+            {"id": "0", "text": "a castle", "image": "images/0.png", "credit": "DiffusionDB (CC0 1.0)"},
+            {"id": "1", "text": "a cat", "image": "images/1.png", "credit": "DiffusionDB (CC0 1.0)"},
+        ],
     }
     (root / "images").mkdir(parents=True)
     for base in meta["bases"]:
         photo().save(root / base["image"])
     (root / "series.json").write_text(json.dumps(meta), encoding="utf-8")
     (root / "CLIP").mkdir()
-    (root / "CLIP" / "model.json").write_text(json.dumps({"name": "CLIP", "label": "CLIP RN50"}), encoding="utf-8")
+    (root / "CLIP" / "model.json").write_text(
+        json.dumps({"name": "CLIP", "label": "CLIP RN50"}), encoding="utf-8"
+    )
     for spec in meta["augmentations"]:
         (root / "CLIP" / spec["name"]).mkdir()
         for base in meta["bases"]:

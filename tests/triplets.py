@@ -72,7 +72,12 @@ def write_triplet_folder(root: Path) -> tuple[Path, dict[str, np.ndarray]]:
     blocks = triplet_blocks()
     for name, block in blocks.items():
         np.save(folder / "m3" / f"{name}.npy", block.astype(np.float32))
-    (folder / "m3" / "model.json").write_text(json.dumps({"name": "m3", "logit_scale": 20, "import": {"gap_published": 0.5, "alignment_status": "aligned"}}), encoding="utf-8")
+    (folder / "m3" / "model.json").write_text(
+        json.dumps(
+            {"name": "m3", "logit_scale": 20, "import": {"gap_published": 0.5, "alignment_status": "aligned"}}
+        ),
+        encoding="utf-8",
+    )
     return folder, blocks
 
 
@@ -93,7 +98,7 @@ kind = "embeddings"
 path = "{folder.as_posix()}"
 
 [[models]]
-spec = "embeddings:{(folder / 'm3').as_posix()}"
+spec = "embeddings:{(folder / "m3").as_posix()}"
 label = "three"
 slug = "m3"
 """,

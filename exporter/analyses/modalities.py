@@ -133,7 +133,9 @@ def pair_landscapes(
     rows = _check_blocks(blocks)
     out = []
     for a, b in modality_pairs(modalities):
-        landscape = loss_landscape(rows[a], rows[b], logit_scale=logit_scale, logit_bias=logit_bias, deltas=deltas)
+        landscape = loss_landscape(
+            rows[a], rows[b], logit_scale=logit_scale, logit_bias=logit_bias, deltas=deltas
+        )
         out.append(
             {
                 "modalities": [modalities[a], modalities[b]],

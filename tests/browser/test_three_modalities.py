@@ -43,8 +43,12 @@ def test_three_modalities_preview_slider_and_table(browser, served3):
         box = page.locator("#fig-3 .fig-matrix-overlay").bounding_box()
         cells = 3 * N
         row, col = 2 * N + 5, 7
-        page.mouse.move(box["x"] + (col + 0.5) * box["width"] / cells, box["y"] + (row + 0.5) * box["height"] / cells)
-        page.wait_for_function("() => document.querySelector('#fig-3 .fig-preview-item').dataset.modality === 'audio'")
+        page.mouse.move(
+            box["x"] + (col + 0.5) * box["width"] / cells, box["y"] + (row + 0.5) * box["height"] / cells
+        )
+        page.wait_for_function(
+            "() => document.querySelector('#fig-3 .fig-preview-item').dataset.modality === 'audio'"
+        )
         audio = page.locator("#fig-3 .fig-preview-item").nth(0)
         assert audio.locator("img").get_attribute("src").split("?")[0].endswith(".webp")
         assert audio.locator(".fig-preview-caption").text_content() == "AudioSet clip 5"

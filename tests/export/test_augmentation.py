@@ -24,7 +24,9 @@ def test_transforms_follow_amumo_definitions():
     for name in ("rotate", "blur", "noise"):
         augmentation = AUGMENTATIONS[name]
         assert augmentation.original(21) == 0
-        np.testing.assert_array_equal(pixels(augmentation.apply(image, augmentation.values(21)[0], rng)), pixels(image))
+        np.testing.assert_array_equal(
+            pixels(augmentation.apply(image, augmentation.values(21)[0], rng)), pixels(image)
+        )
     assert AUGMENTATIONS["hshift"].original(21) == 10 and AUGMENTATIONS["hshift"].values(21)[10] == 0
     # The ends of a shift are black (the image slid out of the frame), as in Amumo's steps 0 and 99.
     assert pixels(AUGMENTATIONS["vshift"].apply(image, -1.0, rng)).max() == 0
@@ -66,8 +68,11 @@ def test_precomputed_series_export(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     (entry,) = manifest["augmentations"]
     assert entry == {
-        "model": "amumo-augment:CLIP", "label": "CLIP RN50", "dataset": "amumo-augment",
-        "file": "results/amumo-augment-clip/amumo-augment/augmentation.json", "shared_frame": False,
+        "model": "amumo-augment:CLIP",
+        "label": "CLIP RN50",
+        "dataset": "amumo-augment",
+        "file": "results/amumo-augment-clip/amumo-augment/augmentation.json",
+        "shared_frame": False,
     }
     items = json.loads((out / "datasets/amumo-augment/items.json").read_text())["items"]
     assert items[1]["text"] == "a cat" and items[1]["extra"]["credit"] == "DiffusionDB (CC0 1.0)"

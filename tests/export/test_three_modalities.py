@@ -14,6 +14,7 @@ from exporter.analyses.modalities import close_all
 from exporter.contract import decode_array
 from tests.triplets import MODALITIES, N, export_triplets, triplet_blocks
 
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> tuple[Path, dict[str, np.ndarray]]:
     return export_triplets(tmp_path_factory.mktemp("three"))
@@ -63,7 +64,11 @@ def test_gap_slider_closes_every_pair(exported):
     for name in ("image-text", "image-audio", "text-audio"):
         series = [s["pairs"][name]["centroid_distance"] for s in gap["steps"]]
         assert series[0] > series[1] > series[2]
-    assert [p["modalities"] for p in gap["pairs"]] == [["image", "text"], ["image", "audio"], ["text", "audio"]]
+    assert [p["modalities"] for p in gap["pairs"]] == [
+        ["image", "text"],
+        ["image", "audio"],
+        ["text", "audio"],
+    ]
     for entry in gap["pairs"]:
         a, b = entry["modalities"]
         assert entry["gap_vector_norm"] == pytest.approx(_centroid_distance(blocks[a], blocks[b]), rel=1e-5)

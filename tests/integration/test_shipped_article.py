@@ -37,7 +37,9 @@ def test_committed_data_follows_the_contract():
             validate(json.loads((DATA / rel).read_text(encoding="utf-8")), SCHEMA_OF_FILE[kind], where=rel)
     for entry in manifest.get("augmentations", []):
         validate(
-            json.loads((DATA / entry["file"]).read_text(encoding="utf-8")), "augmentation", where=entry["file"]
+            json.loads((DATA / entry["file"]).read_text(encoding="utf-8")),
+            "augmentation",
+            where=entry["file"],
         )
     for entry in manifest["training"]:
         validate(
