@@ -6,6 +6,7 @@ synthetic triplets (tests/triplets.py)."""
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -37,6 +38,7 @@ def test_three_modalities_preview_slider_and_table(browser, served3):
             [
                 figure_config("explorer", "fig-3", dataset="triplets"),
                 figure_config("metrics", "fig-3m", dataset="triplets"),
+                figure_config("landscape", "fig-3l", dataset="triplets", options={"pair": "text-audio"}),
             ],
         )
         # A cell in the audio (rows) x image (columns) quadrant.
@@ -64,6 +66,12 @@ def test_three_modalities_preview_slider_and_table(browser, served3):
         status = page.locator("#fig-3 .fig-status").text_content()
         for pair in ("image–text", "image–audio", "text–audio"):
             assert pair in status
+
+        # The landscape of one chosen pair: its table shows that pair's original gap.
+        gap = json.loads((served3[1] / "data/results/m3/triplets/gap.json").read_text())
+        text_audio = next(p for p in gap["pairs"] if p["modalities"] == ["text", "audio"])
+        cell = page.locator("#fig-3l tbody tr td").first.text_content()
+        assert cell == f"{text_audio['landscape']['original']['distance']:.3f}"
 
         # One table row per model and modality pair.
         pairs = page.eval_on_selector_all("#fig-3m tbody tr", "rows => rows.map(r => r.dataset.pair)")
