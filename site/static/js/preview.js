@@ -95,7 +95,8 @@ export function modalityView(item, modality) {
     const imageUrl = item.imageUrl || media.imageUrl || null;
     return {
       imageUrl, alt: `image ${item.id}`, text: imageUrl ? "" : "(image not redistributed)",
-      credit: extra.credit || "", link: media.link || null, linkText: "source",
+      // The original's address (a photograph's Flickr page) when it is a web link.
+      credit: extra.credit || "", link: media.link || (/^https?:\/\//.test(extra.source || "") ? extra.source : null), linkText: "source",
     };
   }
   if (modality === "text") return { imageUrl: null, text: item.text, link: null, credit: "" };
