@@ -477,6 +477,7 @@ def run_export(
     results of other pairs already in out_dir are kept.
     """
     from exporter.datasets.registry import load_dataset
+    from exporter.live.bundle import export_live, kept_live_entries  # imports torch
     from exporter.models.registry import resolve_model
 
     out_dir = Path(out_dir)
@@ -495,7 +496,7 @@ def run_export(
                 dataset = load_dataset(dataset_cfg, seed=options.seed, skip_bad=skip_bad)
                 datasets[dataset.name] = dataset
                 dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px, skip_bad))
-        results, training, model_entries, augmentations = [], [], [], []
+        results, training, model_entries, augmentations, live_entries = [], [], [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
@@ -519,6 +520,16 @@ def run_export(
                         augmentations.append(
                             augment_export.export_dataset_series(model, model_cfg, dataset, staging, options)
                         )
+            if model_cfg.live != "off":
+                with timer.stage("live"):
+                    used = [
+                        d
+                        for n, d in datasets.items()
+                        if model_cfg.datasets is None or n in model_cfg.datasets
+                    ]
+                    live_entries.append(
+                        export_live(model, model_cfg, used, staging, options, cache_dir=cache_dir, say=_say)
+                    )
             dynamics_file = getattr(getattr(model, "artifact", None), "dynamics_file", None)
             training_dataset = _training_dataset(config, datasets)
             if dynamics_file is not None and training_dataset is not None:
@@ -556,6 +567,11 @@ def run_export(
         }
         if augmentations or kept_augmentations:
             manifest["augmentations"] = _merge(kept_augmentations, augmentations, ("model", "dataset"), None)
+        live = _merge(
+            kept_live_entries(out_dir, only), live_entries, ("model",), [m.spec for m in config.models]
+        )
+        if live:
+            manifest["live"] = live
         write_json_atomic(staging / "manifest.json", manifest, schema="manifest")
         build_info = {
             "config": str(config.path),
