@@ -10,7 +10,8 @@ BENCHES = [
     "bench_pocket.py",  # pocket-lab training time, R@1 and gap per model
     "bench_export.py",  # export throughput vs a bare forward loop, bytes per cell, time per stage
     "bench_site.py",  # site build time
-    "bench_figures.py",  # first render and hover latency in Chromium at 100 / 1,000 / 5,000 pairs
+    "bench_figures.py",
+    "bench_amumo.py",  # Amumo import time per folder, bytes per dataset, round-trip error  # first render and hover latency in Chromium at 100 / 1,000 / 5,000 pairs
 ]
 
 

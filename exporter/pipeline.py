@@ -418,7 +418,16 @@ def run_export(
                     continue
                 _say(f"  {model_cfg.spec} x {name}: {len(dataset.items)} pairs")
                 results.append(
-                    _export_pair(model, model_cfg, dataset, staging, options, timer, cache_dir, skip_bad)
+                    _export_pair(
+                        model,
+                        model_cfg,
+                        dataset,
+                        staging,
+                        model_cfg.export_options(options),
+                        timer,
+                        cache_dir,
+                        skip_bad,
+                    )
                 )
                 pairs_embedded += len(dataset.items)
             dynamics_file = getattr(getattr(model, "artifact", None), "dynamics_file", None)
