@@ -73,8 +73,14 @@ def test_every_committed_model_matches_its_meta_info() -> None:
             vectors = _load(report_file.parent / row["model"])
             m0, m1 = report["modalities"][:2]
             assert gap_distance(vectors[m0], vectors[m1]) == pytest.approx(row["gap_published"], abs=1e-4)
+            for pair, values in row.get("pairs", {}).items():  # three modalities: every published pair
+                a, b = (m for m in report["modalities"] if pair.startswith(m + "_") or pair.endswith("_" + m))
+                assert gap_distance(vectors[a], vectors[b]) == pytest.approx(
+                    values["gap_published"], abs=1e-4
+                )
+                checked += 1
             checked += 1
-    assert checked >= 22
+    assert checked >= 25  # 22 models, and the triplets' three modality pairs
 
 
 def test_augmentation_series_are_complete_and_match_their_gaps() -> None:
