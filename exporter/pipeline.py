@@ -387,6 +387,7 @@ def run_export(
     results of other pairs already in out_dir are kept.
     """
     from exporter.datasets.registry import load_dataset
+    from exporter.live.bundle import export_live, kept_live_entries  # imports torch
     from exporter.models.registry import resolve_model
 
     out_dir = Path(out_dir)
@@ -404,7 +405,7 @@ def run_export(
                 dataset = load_dataset(dataset_cfg, seed=options.seed, skip_bad=skip_bad)
                 datasets[dataset.name] = dataset
                 dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px, skip_bad))
-        results, training, model_entries = [], [], []
+        results, training, model_entries, live_entries = [], [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
@@ -430,6 +431,16 @@ def run_export(
                     )
                 )
                 pairs_embedded += len(dataset.items)
+            if model_cfg.live != "off":
+                with timer.stage("live"):
+                    used = [
+                        d
+                        for n, d in datasets.items()
+                        if model_cfg.datasets is None or n in model_cfg.datasets
+                    ]
+                    live_entries.append(
+                        export_live(model, model_cfg, used, staging, options, cache_dir=cache_dir, say=_say)
+                    )
             dynamics_file = getattr(getattr(model, "artifact", None), "dynamics_file", None)
             training_dataset = _training_dataset(config, datasets)
             if dynamics_file is not None and training_dataset is not None:
@@ -455,6 +466,11 @@ def run_export(
             "results": _merge(kept_results, results, ("model", "dataset"), None),
             "training": _merge(kept_training, training, ("model",), None),
         }
+        live = _merge(
+            kept_live_entries(out_dir, only), live_entries, ("model",), [m.spec for m in config.models]
+        )
+        if live:
+            manifest["live"] = live
         write_json_atomic(staging / "manifest.json", manifest, schema="manifest")
         build_info = {
             "config": str(config.path),
