@@ -58,6 +58,13 @@ class ExportOptions:
     clusters: int = 10
     thumbnail_px: int = 160
     training_dataset: str | None = None  # dataset whose pairs pocket training snapshots show
+    # Statistics cover every pair; figures show a seeded, stratified sample of at most this many.
+    figure_pairs: int = 1000
+    bootstrap: int = 1000  # resamples behind each confidence interval
+    confidence: float = 0.95
+    engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
+    ray_address: str | None = None  # None: start a local Ray cluster on this machine
+    ray_workers: int | None = None  # encoder workers; None: one per CPU
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,14 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "clusters": (int, False),
     "thumbnail_px": (int, False),
     "training_dataset": (str, False),
+    "figure_pairs": (int, False),
+    "bootstrap": (int, False),
+    "confidence": ((int, float), False),
+    "engine": (str, False),
+    "ray_address": (str, False),
+    "ray_workers": (int, False),
 }
+ENGINES = ("local", "ray")
 
 
 def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]:
@@ -133,6 +147,26 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
         raise ExportError(
             f"{where}: 'thumbnail_px' is at most 160 (previews stay small), got {values['thumbnail_px']}"
         )
+    if values.get("figure_pairs", 2) < 2:
+        raise ExportError(
+            f"{where}: 'figure_pairs' must be at least 2 (figures need pairs), got {values['figure_pairs']}"
+        )
+    if values.get("bootstrap", 10) < 10:
+        raise ExportError(
+            f"{where}: 'bootstrap' must be at least 10 resamples (1000 is usual), got {values['bootstrap']}"
+        )
+    if not 0 < values.get("confidence", 0.95) < 1:
+        raise ExportError(
+            f"{where}: 'confidence' must lie strictly between 0 and 1, e.g. 0.95, got {values['confidence']}"
+        )
+    if values.get("engine", "local") not in ENGINES:
+        raise ExportError(
+            f"{where}: unknown engine '{values['engine']}'{_closest(values['engine'], list(ENGINES))}"
+        )
+    if values.get("ray_workers", 1) < 1:
+        raise ExportError(f"{where}: 'ray_workers' must be at least 1, got {values['ray_workers']}")
+    if "confidence" in values:
+        values["confidence"] = float(values["confidence"])
     if values.get("landscape_step", 0.25) <= 0:
         raise ExportError(f"{where}: 'landscape_step' must be positive")
     out = table.get("out")

@@ -25,6 +25,7 @@ from exporter.analyses import clustering, gap_shift, metrics, projection, retrie
 from exporter.config import ExportConfig, ModelConfig
 from exporter.contract import SCHEMA_VERSION, encode_array, staged_folder, write_json_atomic
 from exporter.errors import ExportError
+from exporter.statistics import figure_view, measure_all_pairs, sample_entry, sample_rows
 from exporter.thumbnails import write_thumbnail
 
 STATUS = sys.stderr
@@ -300,14 +301,34 @@ def _model_entry(cfg: ModelConfig, info) -> dict:
     }
 
 
-def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, cache_dir, skip_bad) -> dict:
+def _export_pair(
+    model, cfg: ModelConfig, full, dataset, out: Path, options, timer, cache_dir, skip_bad
+) -> dict:
+    """Statistics over every pair of `full`; figure files over `dataset`, its figure sample."""
     from exporter.embed import embed_dataset
 
     with timer.stage("embed"):
-        vectors = embed_dataset(
-            model, dataset, cache_dir=cache_dir, batch_size=options.batch_size, skip_bad=skip_bad
-        )
-    blocks = [np.asarray(vectors[m], dtype=np.float64) for m in dataset.modalities]
+        if options.engine == "ray":
+            from exporter.distributed import embed_dataset_ray, model_factory
+
+            vectors = embed_dataset_ray(
+                model,
+                full,
+                factory=model_factory(cfg.spec, cache_dir=cache_dir, seed=options.seed),
+                cache_dir=cache_dir,
+                batch_size=options.batch_size,
+                skip_bad=skip_bad,
+                address=options.ray_address,
+                workers=options.ray_workers,
+            )
+        else:
+            vectors = embed_dataset(
+                model, full, cache_dir=cache_dir, batch_size=options.batch_size, skip_bad=skip_bad
+            )
+    with timer.stage("statistics"):
+        statistics = measure_all_pairs(vectors, full, model.info, options)
+    rows = sample_rows(full, dataset)
+    blocks = [np.asarray(vectors[m][rows], dtype=np.float64) for m in dataset.modalities]
     image, text, extra = blocks[0], blocks[1], blocks[2:]
     info = model.info
     folder = out / "results" / cfg.slug / dataset.name
@@ -321,9 +342,9 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         )
         files["similarity"] = f"{rel}/similarity.json"
     with timer.stage("metrics"):
-        measured = metrics.gap_metrics(
-            image, text, logit_scale=info.logit_scale, logit_bias=info.logit_bias, seed=options.seed
-        )
+        measured = dict(statistics.values)
+        # A classifier per figure sample: separability is the one measure not taken over every pair.
+        measured["separability"] = metrics.separability(image, text, seed=options.seed)
         metric_values = dict(measured)
         metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
         metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
@@ -332,7 +353,8 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
-        gap_payload, closed = _gap_payload(image, text, extra, info, options)
+        gap_payload, _sample_closed = _gap_payload(image, text, extra, info, options)
+        closed = dict(statistics.closed)
         write_json_atomic(folder / "gap.json", gap_payload, schema="gap")
         files["gap"] = f"{rel}/gap.json"
     # The fully closed space, shared by the projections and zero-shot.
@@ -360,7 +382,13 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
             metric_values["zeroshot"] = accuracy
             closed["zeroshot"] = closed_accuracy
     metric_values["closed"] = closed
-    return {"model": cfg.spec, "dataset": dataset.name, "files": files, "metrics": metric_values}
+    return {
+        "model": cfg.spec,
+        "dataset": dataset.name,
+        "files": files,
+        "metrics": metric_values,
+        "statistics": statistics.entry(separability_n=len(dataset.items)),
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -403,8 +431,13 @@ def run_export(
             with timer.stage("datasets"):
                 _say(f"dataset {dataset_cfg.name} ({dataset_cfg.kind})")
                 dataset = load_dataset(dataset_cfg, seed=options.seed, skip_bad=skip_bad)
-                datasets[dataset.name] = dataset
-                dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px, skip_bad))
+                shown = figure_view(dataset, options)
+                datasets[dataset.name] = (dataset, shown)
+                dataset_entries.append(
+                    sample_entry(
+                        _write_dataset(shown, staging, options.thumbnail_px, skip_bad), dataset, shown
+                    )
+                )
         results, training, model_entries, live_entries = [], [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
@@ -414,7 +447,7 @@ def run_export(
                 _say(f"model {model_cfg.spec}")
                 model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
             model_entries.append(_model_entry(model_cfg, model.info))
-            for name, dataset in datasets.items():
+            for name, (dataset, shown) in datasets.items():
                 if model_cfg.datasets is not None and name not in model_cfg.datasets:
                     continue
                 _say(f"  {model_cfg.spec} x {name}: {len(dataset.items)} pairs")
@@ -423,6 +456,7 @@ def run_export(
                         model,
                         model_cfg,
                         dataset,
+                        shown,
                         staging,
                         model_cfg.export_options(options),
                         timer,
@@ -433,9 +467,9 @@ def run_export(
                 pairs_embedded += len(dataset.items)
             if model_cfg.live != "off":
                 with timer.stage("live"):
-                    used = [
-                        d
-                        for n, d in datasets.items()
+                    used = [  # the figure views: live bundles follow items.json
+                        shown
+                        for n, (_, shown) in datasets.items()
                         if model_cfg.datasets is None or n in model_cfg.datasets
                     ]
                     live_entries.append(
@@ -486,7 +520,7 @@ def run_export(
         results=[(r["model"], r["dataset"]) for r in results],
         stage_seconds=dict(timer.seconds),
         pairs_embedded=pairs_embedded,
-        skipped={name: list(getattr(d, "skipped", []) or []) for name, d in datasets.items()},
+        skipped={name: list(getattr(d, "skipped", []) or []) for name, (d, _) in datasets.items()},
     )
 
 
@@ -520,10 +554,11 @@ class _Selection:
 
 
 def _training_dataset(config: ExportConfig, datasets: dict):
+    """The figure view of the dataset whose pairs the training snapshots show."""
     name = config.options.training_dataset
     if name is not None:
-        return datasets.get(name)
-    return next((d for d in datasets.values() if d.kind == "shapes"), None)
+        return datasets[name][1] if name in datasets else None
+    return next((shown for full, shown in datasets.values() if full.kind == "shapes"), None)
 
 
 def _merge(kept: list[dict], fresh: list[dict], keys: tuple[str, ...], order: list[str] | None) -> list[dict]:
