@@ -59,7 +59,8 @@ class ExportOptions:
     thumbnail_px: int = 160
     training_dataset: str | None = None  # dataset whose pairs pocket training snapshots show
     # Statistics cover every pair; figures show a seeded, stratified sample of at most this many.
-    figure_pairs: int = 1000
+    # 800 keeps today's matrix files (similarity + five gap-slider matrices) under 30 MB per result.
+    figure_pairs: int = 800
     bootstrap: int = 1000  # resamples behind each confidence interval
     confidence: float = 0.95
     engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
@@ -186,8 +187,13 @@ def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
         live = "text"
     else:
         raise ExportError(f"{where}: 'live' must be true, false or \"text\", got {raw!r}")
-    if live != "off" and not spec.startswith(("pocket:", "open_clip:")):
-        raise ExportError(f"{where}: only pocket: and open_clip: models can run in the page; remove 'live'")
+    if live != "off" and spec.startswith("open_clip:"):
+        # The towers export (exporter/live/towers.py, int8 too); the page lacks open_clip's BPE tokenizer.
+        raise ExportError(
+            f"{where}: open_clip models cannot run in the page yet (it has no BPE tokenizer); remove 'live'"
+        )
+    if live != "off" and not spec.startswith("pocket:"):
+        raise ExportError(f"{where}: only pocket: models can run in the page; remove 'live'")
     live_int8 = _expect(table.get("live_int8", False), bool, where, "live_int8")
     if live_int8 and live == "off":
         raise ExportError(f"{where}: 'live_int8' needs live = true or \"text\"")

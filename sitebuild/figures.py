@@ -73,6 +73,12 @@ FIGURE_KINDS: dict[str, FigureKind] = {
             live=True,
         ),
         FigureKind(
+            "saliency",
+            "Grad-CAM maps precomputed at export and the pointing game on generated scenes",
+            max_models=None,
+            live=True,
+        ),
+        FigureKind(
             "ask",
             "a caption the reader types, embedded in the page: similarities, ranking, projections, gap",
             max_models=None,

@@ -27,6 +27,7 @@ from exporter.analyses import projection
 from exporter.config import ModelConfig
 from exporter.contract import encode_array, write_bytes_atomic, write_json_atomic
 from exporter.errors import ExportError
+from exporter.live.saliency import saliency_payload
 from exporter.live.tokenizers import describe_tokenizer
 from exporter.live.towers import export_tower
 
@@ -148,6 +149,7 @@ def write_live_bundle(
         )
 
     per_dataset = {}
+    pointing: dict[str, dict] = {}
     for dataset in datasets:
         found = vectors[dataset.name]
         blocks = [np.asarray(found[m], dtype=np.float64) for m in dataset.modalities]
@@ -170,6 +172,12 @@ def write_live_bundle(
             if not (out / sheet).exists():
                 write_bytes_atomic(out / sheet, png)
             entry["inputs"] = {"file": sheet, "cols": cols, "size": image_entry["size"]}
+            if _has_resnet_tower(clip):
+                payload, summary = saliency_payload(model, dataset, _pixels(inputs, mean, std), seed=seed)
+                write_json_atomic(folder / f"saliency-{dataset.name}.json", payload)
+                entry["saliency"] = f"{rel}/saliency-{dataset.name}.json"
+                if summary is not None:
+                    pointing[dataset.name] = summary
         per_dataset[dataset.name] = entry
 
     payload = {
@@ -184,12 +192,19 @@ def write_live_bundle(
         "datasets": per_dataset,
     }
     write_json_atomic(folder / "live.json", payload, schema="live")
-    return {
+    entry = {
         "model": cfg.spec,
         "file": f"{rel}/live.json",
         "towers": sorted(towers),
         "bytes": int(total),
     }
+    if pointing:
+        entry["pointing_game"] = pointing
+    return entry
+
+
+def _has_resnet_tower(clip) -> bool:
+    return hasattr(clip.visual, "attnpool") and hasattr(clip.visual, "layer4")
 
 
 def export_live(

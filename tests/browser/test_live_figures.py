@@ -192,3 +192,33 @@ def test_descriptions_softmax_prefix_and_occlusion(browser, live_served):
         fp.assert_clean()
     finally:
         fp.context.close()
+
+
+def test_saliency_gallery_draws_the_exported_gradcam_maps(browser, live_served):
+    from exporter.live.saliency import upsample
+
+    served, model, dataset = live_served
+    fp = FigurePage(browser, served)
+    try:
+        page = fp.open("saliency", [figure_config("saliency", "fig-saliency", dataset="shapes")])
+        page.wait_for_function("() => document.querySelector('#fig-saliency .live-figure').dataset.cards")
+        # The fake dataset has no object boxes: no pointing game, the captions' maps are shown.
+        assert "no pointing game" in page.locator("#fig-saliency .live-gap").text_content()
+        assert page.locator("#fig-saliency .live-gallery-card").count() == len(dataset.items)
+        labels = page.locator("#fig-saliency .live-gallery-canvas").evaluate_all(
+            "(cs) => cs.map((c) => c.getAttribute('aria-label'))"
+        )
+        assert labels[2].startswith(dataset.items[2].text)
+        # The page upsamples the 8 x 8 maps exactly as the exporter's pointing game does.
+        grid = np.random.default_rng(3).random((8, 8))
+        got = page.evaluate(
+            """async (g) => {
+                const m = await import("./static/js/live/occlusion.js");
+                return [...m.upsampleBilinear(Float32Array.from(g.flat()), 8, 64)];
+            }""",
+            grid.tolist(),
+        )
+        assert np.allclose(np.array(got).reshape(64, 64), upsample(grid[None], 64)[0], atol=1e-5)
+        fp.assert_clean()
+    finally:
+        fp.context.close()

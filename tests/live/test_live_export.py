@@ -126,5 +126,27 @@ def test_live_defaults_on_for_pocket_and_off_elsewhere(tmp_path):
     pocket, other = parse_config(text, tmp_path / "x.toml").models
     assert (pocket.live, other.live) == ("both", "off")
     text = CONFIG + '\n[[models]]\nspec = "embeddings:somewhere"\nlive = "text"\n'
-    with pytest.raises(ExportError, match="only pocket: and open_clip: models can run in the page"):
+    with pytest.raises(ExportError, match="only pocket: models can run in the page"):
         parse_config(text, tmp_path / "x.toml")
+    text = CONFIG + '\n[[models]]\nspec = "open_clip:RN50:random"\nlive = "text"\nlive_int8 = true\n'
+    with pytest.raises(ExportError, match="has no BPE tokenizer"):
+        parse_config(text, tmp_path / "x.toml")
+
+
+def test_gradcam_maps_and_the_pointing_game_are_exported(export):
+    manifest = _load(export / "manifest.json")
+    (entry,) = manifest["live"]
+    game = entry["pointing_game"]["shapes"]
+    assert game["layer"] == "layer2" and game["trials"] >= 12
+    assert 0.0 <= game["fraction"] <= 1.0 and 0.0 < game["chance"] < 1.0
+    bundle = _load(export / entry["file"])
+    saliency = _load(export / bundle["datasets"]["shapes"]["saliency"])
+    assert decode_array(saliency["caption"]).shape == (12, 64)
+    rows = saliency["pointing"]["rows"]
+    assert len(rows) == game["trials"]
+    assert sum(r["hit"] for r in rows) / len(rows) == game["fraction"]
+    scenes = display_pairs(12)
+    # Each trial names an object of its scene and its box is that object's.
+    for row in rows:
+        obj = next(o for o in scenes[row["item"]].objects if o.phrase() == row["text"])
+        assert abs((row["box"][0] + row["box"][2]) / 2 - obj.x) < 1e-4

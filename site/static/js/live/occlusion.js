@@ -70,3 +70,22 @@ export function drawOverlay(canvas, rgba, size, map, opacity) {
   g.stroke();
   return { x: px, y: py };
 }
+
+/** Bilinear upsampling of a g x g map to size x size (torch's align_corners=False). */
+export function upsampleBilinear(grid, g, size) {
+  const out = new Float32Array(size * size);
+  const scale = g / size;
+  const at = (y, x) => grid[Math.min(g - 1, Math.max(0, y)) * g + Math.min(g - 1, Math.max(0, x))];
+  for (let y = 0; y < size; y++) {
+    const sy = Math.max(0, (y + 0.5) * scale - 0.5);
+    const y0 = Math.floor(sy);
+    const fy = sy - y0;
+    for (let x = 0; x < size; x++) {
+      const sx = Math.max(0, (x + 0.5) * scale - 0.5);
+      const x0 = Math.floor(sx);
+      const fx = sx - x0;
+      out[y * size + x] = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+    }
+  }
+  return out;
+}
