@@ -10,6 +10,7 @@ BENCHES = [
     "bench_pocket.py",  # pocket-lab training time, R@1 and gap per model
     "bench_export.py",  # export throughput vs a bare forward loop, bytes per cell, time per stage
     "bench_site.py",  # site build time
+    "bench_data.py",  # bytes of the default data and of each figure's first draw
     "bench_figures.py",  # first render and hover latency in Chromium at 100 / 1,000 / 5,000 pairs
     "bench_live.py",  # in-page encoders: bytes, first-query and per-query latency, occlusion map
     "bench_embeddings_browser.py",  # embeddings instead of matrices: bytes, pooled first render, hover, heap

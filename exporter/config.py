@@ -66,6 +66,20 @@ class ExportOptions:
     engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
     ray_address: str | None = None  # None: start a local Ray cluster on this machine
     ray_workers: int | None = None  # encoder workers; None: one per CPU
+    # Augmentation series (exporter/augment.py) of these image datasets, for every model with an image encoder.
+    augment_datasets: tuple[str, ...] = ()
+    augmentations: tuple[str, ...] = ("rotate", "blur", "noise", "hshift", "vshift")
+    augment_steps: int = 21
+    augment_bases: int = 10
+
+
+@dataclass(frozen=True)
+class SeriesConfig:
+    """A precomputed augmentation series folder (exporter/augment.py), e.g. Amumo's."""
+
+    name: str
+    path: Path
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ class ExportConfig:
     datasets: tuple[DatasetConfig, ...]
     models: tuple[ModelConfig, ...]
     out: Path | None = None  # from [export] out, relative to the working directory
+    series: tuple[SeriesConfig, ...] = ()  # [[augmentation_series]] tables
 
 
 def model_slug(spec: str) -> str:
@@ -114,6 +129,10 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "clusters": (int, False),
     "thumbnail_px": (int, False),
     "training_dataset": (str, False),
+    "augment_datasets": (str, True),
+    "augmentations": (str, True),
+    "augment_steps": (int, False),
+    "augment_bases": (int, False),
     "figure_pairs": (int, False),
     "bootstrap": (int, False),
     "confidence": ((int, float), False),
@@ -141,7 +160,12 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
             raise ExportError(
                 f"{where}: unknown projection '{method}'{_closest(method, list(PROJECTION_METHODS))}"
             )
-    for key in ("batch_size", "retrieval_k", "clusters", "thumbnail_px"):
+    from exporter.augment import check_augmentations
+
+    check_augmentations(values.get("augmentations", ()))
+    if values.get("augment_steps", 21) < 2:
+        raise ExportError(f"{where}: 'augment_steps' must be at least 2, got {values['augment_steps']}")
+    for key in ("batch_size", "retrieval_k", "clusters", "thumbnail_px", "augment_bases"):
         if key in values and values[key] < 1:
             raise ExportError(f"{where}: '{key}' must be at least 1, got {values[key]}")
     if values.get("thumbnail_px", 160) > 160:
@@ -206,13 +230,13 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ExportError(f"{path}: malformed TOML: {error}; fix that line") from error
-    _check_keys(data, {"export", "datasets", "models"}, str(path))
+    _check_keys(data, {"export", "datasets", "models", "augmentation_series"}, str(path))
     options, out = _parse_options(
         _expect(data.get("export", {}), dict, str(path), "export"), f"{path} [export]"
     )
 
     raw_datasets = _expect(data.get("datasets", []), list, str(path), "datasets")
-    if not raw_datasets:
+    if not raw_datasets and not data.get("augmentation_series"):
         raise ExportError(f'{path}: no [[datasets]] listed; add at least one, e.g. kind = "samples"')
     datasets: list[DatasetConfig] = []
     for index, table in enumerate(raw_datasets, start=1):
@@ -230,7 +254,7 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         datasets.append(DatasetConfig(name=name, kind=kind, options=options_table))
 
     raw_models = _expect(data.get("models", []), list, str(path), "models")
-    if not raw_models:
+    if not raw_models and not data.get("augmentation_series"):
         raise ExportError(f'{path}: no [[models]] listed; add one, e.g. spec = "pocket:infonce"')
     dataset_names = [d.name for d in datasets]
     models: list[ModelConfig] = []
@@ -271,12 +295,47 @@ def parse_config(text: str, path: Path) -> ExportConfig:
             )
         )
 
+    for name in options.augment_datasets:
+        if name not in dataset_names:
+            raise ExportError(
+                f"{path} [export]: augment_datasets names '{name}', which is not a listed dataset"
+                f"{_closest(name, dataset_names)}"
+            )
+    series: list[SeriesConfig] = []
+    for index, table in enumerate(
+        _expect(data.get("augmentation_series", []), list, str(path), "augmentation_series"), 1
+    ):
+        where = f"{path} [[augmentation_series]] #{index}"
+        _expect(table, dict, where, "augmentation_series entry")
+        _check_keys(table, {"name", "path", "description"}, where)
+        name = _expect(table.get("name", ""), str, where, "name")
+        if (
+            not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name)
+            or name in dataset_names
+            or any(s.name == name for s in series)
+        ):
+            raise ExportError(
+                f"{where}: name '{name}' must be a new lowercase name (letters, digits, '-', '_')"
+            )
+        folder = _expect(table.get("path", ""), str, where, "path")
+        if not folder:
+            raise ExportError(f"{where}: missing 'path' (a folder with series.json)")
+        series.append(
+            SeriesConfig(name, Path(folder), _expect(table.get("description", ""), str, where, "description"))
+        )
     if options.training_dataset is not None and options.training_dataset not in dataset_names:
         raise ExportError(
             f"{path} [export]: training_dataset '{options.training_dataset}' is not a listed dataset"
             f"{_closest(options.training_dataset, dataset_names)}"
         )
-    return ExportConfig(path=path, options=options, datasets=tuple(datasets), models=tuple(models), out=out)
+    return ExportConfig(
+        path=path,
+        options=options,
+        datasets=tuple(datasets),
+        models=tuple(models),
+        out=out,
+        series=tuple(series),
+    )
 
 
 def load_config(path: Path) -> ExportConfig:

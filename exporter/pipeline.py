@@ -20,11 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from exporter import __version__
-from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
+from exporter import __version__, augment_export
+from exporter.analyses import (
+    clustering,
+    gap_shift,
+    metrics,
+    modalities,
+    projection,
+    retrieval,
+    similarity,
+    zeroshot,
+)
 from exporter.config import ExportConfig, ModelConfig
 from exporter.contract import SCHEMA_VERSION, encode_array, staged_folder, write_json_atomic
 from exporter.errors import ExportError
+from exporter.media import item_media
 from exporter.statistics import figure_view, measure_all_pairs, sample_entry, sample_rows
 from exporter.thumbnails import write_thumbnail
 
@@ -87,8 +97,13 @@ def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dic
                 continue
         kept.append(item)
         entry: dict[str, Any] = {"id": item.id, "text": item.text, "image": image_name, "label": item.label}
-        if item.extra:
-            entry["extra"] = dict(item.extra)
+        media, extra = item_media(
+            item.id, item.extra, tuple(dataset.modalities), None, folder / "thumbs", thumbnail_px
+        )
+        if extra:
+            entry["extra"] = extra
+        if media:
+            entry["media"] = media
         items.append(entry)
     dataset.items[:] = kept
     if not kept:
@@ -123,7 +138,9 @@ def _similarity_payload(model_name: str, dataset, blocks: list[np.ndarray], n_cl
     matrix = similarity.stacked_similarity(blocks)
     n = blocks[0].shape[0]
     order, clusters = clustering.cluster_order(
-        matrix[:n, n : 2 * n], [item.text for item in dataset.items], n_clusters=n_clusters
+        modalities.cross_modal_similarity(matrix, n, len(blocks)),
+        [item.text for item in dataset.items],
+        n_clusters=n_clusters,
     )
     return {
         "model": model_name,
@@ -154,11 +171,13 @@ def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: dict
 _STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
 
 
-def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
+def _gap_payload(image, text, extra_blocks, info, options, names=("image", "text")) -> tuple[dict, dict]:
     """The close-the-gap slider steps, the loss landscape and the fully closed metrics."""
     fractions = list(options.gap_fractions)
     if 1.0 not in fractions:
         fractions.append(1.0)  # the closed metrics come from this step
+    if extra_blocks:
+        return _multimodal_gap_payload([image, text, *extra_blocks], names, fractions, info, options)
     steps = gap_shift.gap_steps(
         image, text, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
     )
@@ -197,9 +216,68 @@ def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
     return payload, closed
 
 
+def _pair_core(values: dict) -> dict:
+    return {
+        "centroid_distance": float(values["centroid_distance"]),
+        "loss_i2t": float(values["loss_i2t"]),
+        "loss_t2i": float(values["loss_t2i"]),
+        "recall_i2t": _recall(values["recall_i2t"]),
+        "recall_t2i": _recall(values["recall_t2i"]),
+    }
+
+
+def _multimodal_gap_payload(blocks, names, fractions, info, options) -> tuple[dict, dict]:
+    """k > 2 modalities: one slider closes every pairwise gap (analyses.modalities.close_all);
+    each step and the closed metrics list every pair; each pair has its own landscape."""
+    steps = modalities.gap_steps(
+        blocks, names, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
+    )
+    first = modalities.pair_name(names, 0, 1)
+    written, closed = [], {}
+    for fraction, step in zip(fractions, steps, strict=True):
+        pairs = {name: _pair_core(values) for name, values in step["pairs"].items()}
+        core = {"fraction": float(fraction), **pairs[first], "pairs": pairs}
+        if fraction == 1.0:
+            closed = {k: v for k, v in core.items() if k != "fraction"}
+        if fraction in options.gap_fractions:
+            written.append(core | {"matrix": encode_array(step["similarity"], "u1")})
+    deltas = np.arange(
+        options.landscape_start, options.landscape_stop + options.landscape_step / 2, options.landscape_step
+    )
+    landscapes = []
+    for entry in modalities.pair_landscapes(
+        blocks, names, logit_scale=info.logit_scale, logit_bias=info.logit_bias, deltas=deltas
+    ):
+        landscape = entry["landscape"]
+        landscapes.append(
+            {
+                "modalities": entry["modalities"],
+                "gap_vector_norm": float(entry["gap_vector_norm"]),
+                "landscape": {
+                    key: [float(v) for v in landscape[key]]
+                    for key in ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
+                }
+                | {
+                    point: {key: float(landscape[point][key]) for key in ("delta", "distance", "loss")}
+                    for point in ("original", "closed")
+                },
+            }
+        )
+    payload = {
+        "gap_vector_norm": landscapes[0]["gap_vector_norm"],
+        "steps": written,
+        "landscape": landscapes[0]["landscape"],
+        "pairs": landscapes,
+    }
+    return payload, closed
+
+
 def _projection_payload(image, text, closed_image, closed_text, extra_blocks, methods, seed) -> dict:
     original = np.concatenate([image, text, *extra_blocks])
-    closed = np.concatenate([closed_image, closed_text, *extra_blocks])
+    if extra_blocks:  # k modalities: every gap closed at once
+        closed = np.concatenate(modalities.close_all([image, text, *extra_blocks], 1.0))
+    else:
+        closed = np.concatenate([closed_image, closed_text])
     points: dict[str, dict] = {}
     for method in methods:
         if method == "gap":
@@ -348,13 +426,29 @@ def _export_pair(
         metric_values = dict(measured)
         metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
         metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
+        if extra:  # k > 2 modalities: every pair measured too
+            metric_values["pairs"] = {
+                name: values
+                | {"recall_i2t": _recall(values["recall_i2t"]), "recall_t2i": _recall(values["recall_t2i"])}
+                for name, values in modalities.pairwise_metrics(
+                    blocks,
+                    dataset.modalities,
+                    logit_scale=info.logit_scale,
+                    logit_bias=info.logit_bias,
+                    seed=options.seed,
+                ).items()
+            }
         recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
         retrieval_payload = _retrieval_payload(image, text, options.retrieval_k, recall)
         write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
-        gap_payload, _sample_closed = _gap_payload(image, text, extra, info, options)
-        closed = dict(statistics.closed)
+        gap_payload, sample_closed = _gap_payload(
+            image, text, extra, info, options, tuple(dataset.modalities)
+        )
+        # k > 2 modalities: "closed" means every gap closed at once (analyses.modalities), measured on
+        # the figure sample with every pair; two modalities: the full-set statistics.
+        closed = sample_closed if extra else dict(statistics.closed)
         write_json_atomic(folder / "gap.json", gap_payload, schema="gap")
         files["gap"] = f"{rel}/gap.json"
     # The fully closed space, shared by the projections and zero-shot.
@@ -424,6 +518,7 @@ def run_export(
     with staged_folder(out_dir) as staging:
         selection = _Selection.from_only(only, config)
         kept_results, kept_training, kept_models, kept_datasets = _carry_over(out_dir, staging, only)
+        kept_augmentations = _kept_augmentations(out_dir, only)
         selected_datasets = [d for d in config.datasets if selection.dataset(d.name)]
         datasets = {}
         dataset_entries = []
@@ -438,7 +533,7 @@ def run_export(
                         _write_dataset(shown, staging, options.thumbnail_px, skip_bad), dataset, shown
                     )
                 )
-        results, training, model_entries, live_entries = [], [], [], []
+        results, training, model_entries, augmentations, live_entries = [], [], [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
@@ -447,6 +542,8 @@ def run_export(
                 _say(f"model {model_cfg.spec}")
                 model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
             model_entries.append(_model_entry(model_cfg, model.info))
+            if getattr(model, "provenance", None):  # e.g. a recovered model's import checks, citable in prose
+                model_entries[-1]["provenance"] = model.provenance
             for name, (dataset, shown) in datasets.items():
                 if model_cfg.datasets is not None and name not in model_cfg.datasets:
                     continue
@@ -465,6 +562,11 @@ def run_export(
                     )
                 )
                 pairs_embedded += len(dataset.items)
+                if name in options.augment_datasets and augment_export.has_image_encoder(model):
+                    with timer.stage("augmentation"):
+                        augmentations.append(
+                            augment_export.export_dataset_series(model, model_cfg, dataset, staging, options)
+                        )
             if model_cfg.live != "off":
                 with timer.stage("live"):
                     used = [  # the figure views: live bundles follow items.json
@@ -492,6 +594,16 @@ def run_export(
                         "file": f"training/{model_cfg.slug}.json",
                     }
                 )
+        for series_cfg in config.series:
+            if not selection.dataset(series_cfg.name):
+                continue
+            with timer.stage("augmentation"):
+                _say(f"augmentation series {series_cfg.name} ({series_cfg.path})")
+                entry, series_results = augment_export.export_precomputed_series(
+                    series_cfg, staging, options.thumbnail_px
+                )
+            dataset_entries.append(entry)
+            augmentations.extend(series_results)
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "seed": options.seed,
@@ -500,6 +612,8 @@ def run_export(
             "results": _merge(kept_results, results, ("model", "dataset"), None),
             "training": _merge(kept_training, training, ("model",), None),
         }
+        if augmentations or kept_augmentations:
+            manifest["augmentations"] = _merge(kept_augmentations, augmentations, ("model", "dataset"), None)
         live = _merge(
             kept_live_entries(out_dir, only), live_entries, ("model",), [m.spec for m in config.models]
         )
@@ -535,7 +649,7 @@ class _Selection:
     def from_only(cls, only: set[str] | None, config: ExportConfig) -> _Selection:
         if only is None:
             return cls(None, None)
-        dataset_names = {d.name for d in config.datasets}
+        dataset_names = {d.name for d in config.datasets} | {s.name for s in config.series}
         model_names = {m.spec for m in config.models} | {m.slug for m in config.models}
         unknown = sorted(only - dataset_names - model_names)
         if unknown:
@@ -571,6 +685,12 @@ def _merge(kept: list[dict], fresh: list[dict], keys: tuple[str, ...], order: li
         rank = {name: i for i, name in enumerate(order)}
         entries.sort(key=lambda e: rank.get(e[keys[0]], len(rank)))
     return entries
+
+
+def _kept_augmentations(out_dir: Path, only: set[str] | None) -> list[dict]:
+    if only is None or not (out_dir / "manifest.json").exists():
+        return []
+    return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8")).get("augmentations", [])
 
 
 def _carry_over(out_dir: Path, staging: Path, only: set[str] | None):

@@ -90,6 +90,34 @@ class DataIndex:
             out.setdefault(entry["model"], []).append(entry)
         return out
 
+    def augmentation_entries(self, dataset: str, where: str) -> list[dict[str, Any]]:
+        """The manifest's augmentation series of a dataset (exporter/augment.py), files checked."""
+        entries = [e for e in (self.manifest or {}).get("augmentations", []) if e.get("dataset") == dataset]
+        if not entries:
+            have = sorted({e.get("dataset") for e in (self.manifest or {}).get("augmentations", [])}) or [
+                "none"
+            ]
+            raise BuildError(
+                f"dataset {dataset!r} has no augmentation series; series exist for: {', '.join(have)} "
+                "(set augment_datasets or [[augmentation_series]] in the export config)",
+                where=where,
+            )
+        for entry in entries:
+            self.check_file(entry["file"], where, "augmentation")
+        return entries
+
+    def augmentation_entry(self, model: str, dataset: str, where: str) -> dict[str, Any]:
+        entries = self.augmentation_entries(dataset, where)
+        for entry in entries:
+            if model in (entry["model"], entry.get("label")) or (
+                self._model_name(model) is not None and self._model_name(model) == entry["model"]
+            ):
+                return entry
+        known = ", ".join(e["model"] for e in entries)
+        raise BuildError(
+            f"no augmentation series of model {model!r} on {dataset!r}; it has: {known}", where=where
+        )
+
     def has_model(self, name: str) -> bool:
         return self.manifest is not None and self._model_name(name) is not None
 
@@ -371,12 +399,16 @@ def resolve_data_ref(ref: DataRef, data: DataIndex, where: str) -> tuple[Any, st
         _need(ref, 2, "training MODEL PATH", where)
         entry = data.training_entry(ref.args[0], None, where)
         value = lookup_path(data.load_json(entry["file"], where), ref.args[1], where, entry["file"])
+    elif kind == "augmentation":
+        _need(ref, 3, "augmentation MODEL DATASET PATH", where)
+        entry = data.augmentation_entry(ref.args[0], ref.args[1], where)
+        value = lookup_path(data.load_json(entry["file"], where), ref.args[2], where, entry["file"])
     elif kind == "manifest":
         _need(ref, 1, "manifest FIELD", where)
         value = lookup_path(data.require(where), ref.args[0], where, "manifest")
     else:
         raise BuildError(
-            f"unknown data reference kind {kind!r}; use metric, model, dataset, count, result, training or manifest",
+            f"unknown data reference kind {kind!r}; use metric, model, dataset, count, result, training, augmentation or manifest",
             where=where,
         )
     return value, format_value(value, ref.fmt, where, ref.source)

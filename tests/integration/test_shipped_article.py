@@ -35,6 +35,12 @@ def test_committed_data_follows_the_contract():
     for result in manifest["results"]:
         for kind, rel in result["files"].items():
             validate(json.loads((DATA / rel).read_text(encoding="utf-8")), SCHEMA_OF_FILE[kind], where=rel)
+    for entry in manifest.get("augmentations", []):
+        validate(
+            json.loads((DATA / entry["file"]).read_text(encoding="utf-8")),
+            "augmentation",
+            where=entry["file"],
+        )
     for entry in manifest["training"]:
         validate(
             json.loads((DATA / entry["file"]).read_text(encoding="utf-8")), "training", where=entry["file"]
