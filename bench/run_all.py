@@ -15,6 +15,7 @@ BENCHES = [
     "bench_live.py",  # in-page encoders: bytes, first-query and per-query latency, occlusion map
     "bench_embeddings_browser.py",  # embeddings instead of matrices: bytes, pooled first render, hover, heap
     "bench_scale.py",  # export RSS / output / time at 1k-100k pairs; Ray against the local loop
+    "bench_amumo.py",  # Amumo import time per folder, bytes per dataset, round-trip error
 ]
 
 

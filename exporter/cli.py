@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     amumo.add_argument("--credit", default=None, help="credit line of the items when the folder states none")
     amumo.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
+    series = import_kinds.add_parser(
+        "amumo-augmentation",
+        help="Amumo's augmentation series (Rotated-<k>_size-100, ...) -> compact embeddings",
+    )
+    series.add_argument(
+        "root", type=Path, help="the folder holding the series folders and DiffusionDB_size-100"
+    )
+    series.add_argument("--out", type=Path, required=True, help="folder to write (replaced as a whole)")
+    series.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
     fetch = commands.add_parser("fetch", help="download data for users with a network")
     fetch_kinds = fetch.add_subparsers(dest="what", required=True)
     coco = fetch_kinds.add_parser("coco", help="MS-COCO val2017 captions and just the chosen images")
@@ -145,6 +155,15 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.what == "amumo-augmentation":
+        from exporter.amumo.augmentation import import_augmentation
+
+        summary = import_augmentation(args.root, args.out)
+        print(
+            f"wrote {summary['files']} series ({', '.join(summary['models'])}) to {args.out}: mean rank "
+            f"{summary['mean_rank']:.0f}, max cosine error {summary['max_error']:.1e}, {summary['seconds']:.1f}s"
+        )
+        return 0
     from exporter.amumo.convert import import_amumo
 
     report = import_amumo(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,14 @@ class ModelConfig:
     # Towers written for the page (exporter/live): "both", "text" or "off"; pocket models default to both.
     live: str = "off"
     live_int8: bool = False  # int8 weights for the text tower (about 4x smaller)
+    # Per-model overrides of [export] (e.g. twelve ablation checkpoints need no UMAP each).
+    projections: tuple[str, ...] | None = None
+    gap_fractions: tuple[float, ...] | None = None
+
+    def export_options(self, options: ExportOptions) -> ExportOptions:
+        """The [export] options with this model's overrides applied."""
+        changes = {"projections": self.projections, "gap_fractions": self.gap_fractions}
+        return replace(options, **{key: value for key, value in changes.items() if value is not None})
 
 
 @dataclass(frozen=True)
@@ -321,7 +329,9 @@ def parse_config(text: str, path: Path) -> ExportConfig:
     for index, table in enumerate(raw_models, start=1):
         where = f"{path} [[models]] #{index}"
         _expect(table, dict, where, "models entry")
-        _check_keys(table, {"spec", "label", "slug", "datasets", "live", "live_int8"}, where)
+        _check_keys(
+            table, {"spec", "label", "slug", "datasets", "live", "live_int8", "projections", "gap_fractions"}, where
+        )
         spec = _expect(table.get("spec", ""), str, where, "spec").strip()
         if not spec:
             raise ExportError(f"{where}: missing 'spec', e.g. spec = \"open_clip:ViT-B-32:openai\"")
@@ -338,8 +348,19 @@ def parse_config(text: str, path: Path) -> ExportConfig:
                     raise ExportError(f"{where}: unknown dataset '{name}'{_closest(name, dataset_names)}")
         label = _expect(table.get("label", spec), str, where, "label")
         live, live_int8 = _parse_live(table, spec, where)
+        overrides = {key: table[key] for key in ("projections", "gap_fractions") if key in table}
+        parsed, _ = _parse_options(overrides, where) if overrides else (None, None)
         models.append(
-            ModelConfig(spec=spec, label=label, slug=slug, datasets=only, live=live, live_int8=live_int8)
+            ModelConfig(
+                spec=spec,
+                label=label,
+                slug=slug,
+                datasets=only,
+                live=live,
+                live_int8=live_int8,
+                projections=parsed.projections if "projections" in overrides else None,
+                gap_fractions=parsed.gap_fractions if "gap_fractions" in overrides else None,
+            )
         )
 
     for name in options.augment_datasets:

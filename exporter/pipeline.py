@@ -571,7 +571,15 @@ def run_export(
                 _say(f"  {model_cfg.spec} x {name}: {len(dataset.items)} pairs")
                 results.append(
                     _export_pair(
-                        model, model_cfg, dataset, shown, staging, options, timer, cache_dir, skip_bad
+                        model,
+                        model_cfg,
+                        dataset,
+                        shown,
+                        staging,
+                        model_cfg.export_options(options),
+                        timer,
+                        cache_dir,
+                        skip_bad,
                     )
                 )
                 pairs_embedded += len(dataset.items)
