@@ -6,6 +6,7 @@ that names the file and the key, before any model runs.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -143,6 +144,59 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
 ENGINES = ("local", "ray")
 
 
+# Inclusive bounds of the integer options: beyond them a run would fail late or exhaust memory.
+_INT_RANGES = {
+    "seed": (0, 2**32 - 1),  # numpy's and scikit-learn's seeds are 32-bit
+    "batch_size": (1, 4096),
+    "retrieval_k": (1, 1000),
+    "clusters": (1, 1000),
+    "thumbnail_px": (1, 160),  # previews stay small
+}
+MAX_LANDSCAPE_POINTS = 2001  # each point is a full loss evaluation over the pairs
+
+
+def _check_ranges(values: dict[str, Any], where: str) -> None:
+    """Every range and cross-field constraint of [export], checked before any work starts."""
+    for key, (lo, hi) in _INT_RANGES.items():
+        if key in values and not lo <= values[key] <= hi:
+            raise ExportError(f"{where}: '{key}' must be between {lo} and {hi}, got {values[key]}")
+    for key in ("landscape_start", "landscape_stop", "landscape_step"):
+        if key in values and not math.isfinite(values[key]):
+            raise ExportError(f"{where}: '{key}' must be a finite number, got {values[key]}")
+    start = values.get("landscape_start", ExportOptions.landscape_start)
+    stop = values.get("landscape_stop", ExportOptions.landscape_stop)
+    step = values.get("landscape_step", ExportOptions.landscape_step)
+    if step <= 0:
+        raise ExportError(f"{where}: 'landscape_step' must be positive, got {step}")
+    if start >= stop:
+        raise ExportError(f"{where}: 'landscape_start' ({start}) must be below 'landscape_stop' ({stop})")
+    if (stop - start) / step + 1 > MAX_LANDSCAPE_POINTS:
+        raise ExportError(
+            f"{where}: 'landscape_step' {step} gives {int((stop - start) / step) + 1} landscape points "
+            f"from {start} to {stop}; at most {MAX_LANDSCAPE_POINTS} are allowed, so raise the step"
+        )
+    fractions = values.get("gap_fractions")
+    if fractions is not None:
+        if not fractions:
+            raise ExportError(f"{where}: 'gap_fractions' is empty; list at least one, e.g. [0.0, 0.5, 1.0]")
+        for value in fractions:
+            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise ExportError(
+                    f"{where}: 'gap_fractions' holds {value}; every fraction must lie in [0, 1] "
+                    "(0 = the original space, 1 = the gap fully closed)"
+                )
+        if len(set(fractions)) != len(fractions):
+            raise ExportError(f"{where}: 'gap_fractions' lists a fraction twice; list each once")
+    projections = values.get("projections")
+    if projections is not None:
+        if not projections:
+            raise ExportError(
+                f"{where}: 'projections' is empty; list at least one of {', '.join(PROJECTION_METHODS)}"
+            )
+        if len(set(projections)) != len(projections):
+            raise ExportError(f"{where}: 'projections' lists a method twice; list each once")
+
+
 def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]:
     _check_keys(table, set(_OPTION_TYPES) | {"out"}, where)
     values: dict[str, Any] = {}
@@ -160,18 +214,14 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
             raise ExportError(
                 f"{where}: unknown projection '{method}'{_closest(method, list(PROJECTION_METHODS))}"
             )
+    _check_ranges(values, where)
     from exporter.augment import check_augmentations
 
     check_augmentations(values.get("augmentations", ()))
     if values.get("augment_steps", 21) < 2:
         raise ExportError(f"{where}: 'augment_steps' must be at least 2, got {values['augment_steps']}")
-    for key in ("batch_size", "retrieval_k", "clusters", "thumbnail_px", "augment_bases"):
-        if key in values and values[key] < 1:
-            raise ExportError(f"{where}: '{key}' must be at least 1, got {values[key]}")
-    if values.get("thumbnail_px", 160) > 160:
-        raise ExportError(
-            f"{where}: 'thumbnail_px' is at most 160 (previews stay small), got {values['thumbnail_px']}"
-        )
+    if values.get("augment_bases", 1) < 1:
+        raise ExportError(f"{where}: 'augment_bases' must be at least 1, got {values['augment_bases']}")
     if values.get("figure_pairs", 2) < 2:
         raise ExportError(
             f"{where}: 'figure_pairs' must be at least 2 (figures need pairs), got {values['figure_pairs']}"
@@ -192,12 +242,29 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
         raise ExportError(f"{where}: 'ray_workers' must be at least 1, got {values['ray_workers']}")
     if "confidence" in values:
         values["confidence"] = float(values["confidence"])
-    if values.get("landscape_step", 0.25) <= 0:
-        raise ExportError(f"{where}: 'landscape_step' must be positive")
     out = table.get("out")
     if out is not None:
         _expect(out, str, where, "out")
     return ExportOptions(**values), (Path(out) if out else None)
+
+
+def _check_dataset_options(kind: str, options: dict[str, Any], where: str) -> None:
+    """What can be checked of a dataset before loading it: its kind, n and the shared options.
+
+    Each kind's own options (path, caption ...) are checked by its loader, which runs
+    before any model does.
+    """
+    from exporter.datasets.registry import DATASET_KINDS, unknown_kind_message
+    from exporter.datasets.shared_options import check_shared_options
+
+    if kind not in DATASET_KINDS:
+        raise ExportError(unknown_kind_message(kind, where))
+    n = options.get("n")
+    if n is not None:
+        _expect(n, int, where, "n")
+        if n < 2:
+            raise ExportError(f"{where}: 'n' must be at least 2 (a modality gap needs two pairs), got {n}")
+    check_shared_options(options, where)
 
 
 def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
@@ -251,6 +318,7 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         if any(d.name == name for d in datasets):
             raise ExportError(f"{where}: dataset name '{name}' is used twice; give each a distinct 'name'")
         options_table = {k: v for k, v in table.items() if k not in ("name", "kind")}
+        _check_dataset_options(kind, options_table, where)
         datasets.append(DatasetConfig(name=name, kind=kind, options=options_table))
 
     raw_models = _expect(data.get("models", []), list, str(path), "models")

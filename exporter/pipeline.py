@@ -32,13 +32,21 @@ from exporter.analyses import (
     zeroshot,
 )
 from exporter.config import ExportConfig, ModelConfig
-from exporter.contract import SCHEMA_VERSION, encode_array, staged_folder, write_json_atomic
+from exporter.contract import (
+    EXPORT_MARKER,
+    EXPORT_MARKER_TEXT,
+    SCHEMA_VERSION,
+    encode_array,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+from exporter.datasets.shared_options import check_templates_readable
 from exporter.errors import ExportError
+from exporter.machine import machine_facts
 from exporter.media import item_media
 from exporter.statistics import figure_view, measure_all_pairs, sample_entry, sample_rows
 from exporter.thumbnails import write_thumbnail
-
-STATUS = sys.stderr
+from outfolder import claimed_output
 
 
 @dataclass
@@ -66,7 +74,7 @@ class ExportReport:
 
 
 def _say(message: str) -> None:
-    print(message, file=STATUS, flush=True)
+    print(message, file=sys.stderr, flush=True)  # looked up per call: tests capture stderr
 
 
 def _recall(values: dict) -> dict[str, float]:
@@ -106,8 +114,10 @@ def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dic
             entry["media"] = media
         items.append(entry)
     dataset.items[:] = kept
-    if not kept:
-        raise ExportError(f"dataset '{dataset.name}': every item was skipped; nothing is left to export")
+    if len(kept) < 2:
+        raise ExportError(
+            f"dataset '{dataset.name}': {len(kept)} item(s) left after skipping; a modality gap needs at least 2"
+        )
     payload = {
         "dataset": dataset.name,
         "n": len(items),
@@ -515,7 +525,14 @@ def run_export(
     out_dir = Path(out_dir)
     options = config.options
     timer = StageTimer()
-    with staged_folder(out_dir) as staging:
+    output = claimed_output(
+        out_dir,
+        marker=EXPORT_MARKER,
+        marker_text=EXPORT_MARKER_TEXT,
+        tool="the exporter",
+        protected=(config.path, Path(cache_dir)),
+    )
+    with output as staging:
         selection = _Selection.from_only(only, config)
         kept_results, kept_training, kept_models, kept_datasets = _carry_over(out_dir, staging, only)
         kept_augmentations = _kept_augmentations(out_dir, only)
@@ -541,6 +558,10 @@ def run_export(
             with timer.stage("models"):
                 _say(f"model {model_cfg.spec}")
                 model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
+            check_templates_readable(
+                model.info,
+                [d for n, d in datasets.items() if model_cfg.datasets is None or n in model_cfg.datasets],
+            )
             model_entries.append(_model_entry(model_cfg, model.info))
             if getattr(model, "provenance", None):  # e.g. a recovered model's import checks, citable in prose
                 model_entries[-1]["provenance"] = model.provenance
@@ -627,8 +648,9 @@ def run_export(
             "pairs_embedded": pairs_embedded,
             "device": device,
             "versions": _versions(),
+            "machine": machine_facts(),  # byte-identity holds only where these match
         }
-        (staging / "build-info.json").write_text(json.dumps(build_info, indent=2) + "\n", encoding="utf-8")
+        write_bytes_atomic(staging / "build-info.json", (json.dumps(build_info, indent=2) + "\n").encode())
     return ExportReport(
         out_dir=out_dir,
         results=[(r["model"], r["dataset"]) for r in results],
@@ -697,7 +719,15 @@ def _carry_over(out_dir: Path, staging: Path, only: set[str] | None):
     """With --only, keep the previous output's other results (files and manifest entries)."""
     if only is None or not (out_dir / "manifest.json").exists():
         return [], [], [], []
+    path = out_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        kept = tuple(list(manifest[key]) for key in ("results", "training", "models", "datasets"))
+    except (ValueError, KeyError, TypeError) as error:  # bad JSON, bad UTF-8, missing or odd keys
+        raise ExportError(
+            f"{path} is damaged ({type(error).__name__}: {error}), so --only cannot keep the other "
+            "results; run the export without --only to rewrite everything"
+        ) from error
     shutil.copytree(out_dir, staging, dirs_exist_ok=True)
     (staging / "build-info.json").unlink(missing_ok=True)
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    return manifest["results"], manifest["training"], manifest["models"], manifest["datasets"]
+    return kept

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sitebuild.contract_check import check_manifest, load_strict_json
 from sitebuild.errors import BuildError, location
 
 HASH_LENGTH = 10
@@ -47,17 +48,8 @@ class DataIndex:
         if not manifest_path.is_file():
             # An article without figures may build without data; uses of data fail later with a location.
             return cls(data_dir=data_dir, manifest=None)
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BuildError(
-                f"is not valid JSON ({exc}); re-run the export", where=location(manifest_path)
-            ) from exc
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("schema_version"), int):
-            raise BuildError(
-                "is not an export manifest (no schema_version); re-run the export",
-                where=location(manifest_path),
-            )
+        manifest = load_strict_json(manifest_path)
+        check_manifest(manifest, manifest_path)
         return cls(data_dir=data_dir, manifest=manifest)
 
     # -- manifest access -------------------------------------------------------------------------
@@ -228,7 +220,7 @@ class DataIndex:
         if rel not in self._json_cache:
             path = self.data_dir / rel
             try:
-                self._json_cache[rel] = json.loads(path.read_text(encoding="utf-8"))
+                self._json_cache[rel] = load_strict_json(path)
             except (OSError, json.JSONDecodeError) as exc:
                 raise BuildError(
                     f"cannot read {location(path)}: {exc}; re-run the export", where=where

@@ -25,9 +25,10 @@ from exporter.amumo import alignment as align
 from exporter.amumo.checks import TOLERANCE, agrees, amumo_loss, close_gap, gap_distance
 from exporter.amumo.folder import AmumoFolder, open_folder, published_number, read_matrix, read_prompts
 from exporter.amumo.models import amumo_model
-from exporter.contract import canonical_json, staged_folder, write_bytes_atomic
+from exporter.contract import canonical_json, write_bytes_atomic
 from exporter.errors import ExportError
 from exporter.gram import recover_embeddings, split_modalities
+from outfolder import staged_folder
 
 THUMBNAIL_PX = 160
 SOURCE = (

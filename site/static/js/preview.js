@@ -10,6 +10,22 @@ import { el } from "./dom.js";
  * any other shows item[modality] or the caption).
  * info: {score: number|null, scoreLabel: string, note: string}
  */
+/** Captions longer than this show their start and a "full text" box (a 10,000-character
+ * caption would otherwise stretch its figure by thousands of pixels). */
+export const CLAMP_CHARS = 280;
+
+function showClamped(s, text) {
+  const long = text.length > CLAMP_CHARS;
+  s.caption.textContent = long ? `${text.slice(0, CLAMP_CHARS).trimEnd()}…` : text;
+  s.full.hidden = !long;
+  if (!long) return;
+  if (s.fullText.textContent !== text) {
+    s.full.open = false;
+    s.summary.textContent = `Full text (${text.length.toLocaleString("en")} characters)`;
+    s.fullText.textContent = text;
+  }
+}
+
 export function createPreview({ placeholder = "Point at the figure to see the items." } = {}) {
   const empty = el("p", { class: "fig-preview-empty", text: placeholder });
   const list = el("div", { class: "fig-preview-items" });
@@ -23,11 +39,15 @@ export function createPreview({ placeholder = "Point at the figure to see the it
       const tag = el("span", { class: "fig-preview-tag" });
       const img = el("img", { class: "fig-preview-thumb", attrs: { decoding: "async", width: "96", height: "96" } });
       const caption = el("p", { class: "fig-preview-caption" });
+      // Long texts are clamped; the whole text is one click away, in a scrolling box.
+      const fullText = el("p", { class: "fig-preview-fulltext" });
+      const summary = el("summary");
+      const full = el("details", { class: "fig-preview-full" }, [summary, fullText]);
       const link = el("a", { class: "fig-preview-link", attrs: { rel: "noopener noreferrer", target: "_blank" } });
       const credit = el("p", { class: "fig-preview-credit" });
-      const node = el("figure", { class: "fig-preview-item" }, [tag, img, caption, link, credit]);
+      const node = el("figure", { class: "fig-preview-item" }, [tag, img, caption, full, link, credit]);
       list.append(node);
-      slots.push({ node, tag, img, caption, link, credit });
+      slots.push({ node, tag, img, caption, full, summary, fullText, link, credit });
     }
     return slots[i];
   }
@@ -50,7 +70,7 @@ export function createPreview({ placeholder = "Point at the figure to see the it
         s.img.hidden = true;
         s.img.removeAttribute("src");
       }
-      s.caption.textContent = view.text || "";
+      showClamped(s, String(view.text || ""));
       s.caption.hidden = !view.text;
       // Only http(s) links were exported (exporter/media.py); the text is set, never parsed.
       if (view.link) {
