@@ -31,9 +31,10 @@ from exporter.amumo.checks import agrees, amumo_loss, gap_distance
 from exporter.amumo.convert import SOURCE, THUMBNAIL_PX
 from exporter.amumo.folder import open_folder, published_number, read_matrix, read_prompts
 from exporter.amumo.models import amumo_model
-from exporter.contract import staged_folder, write_bytes_atomic
+from exporter.contract import write_bytes_atomic
 from exporter.errors import ExportError
 from exporter.gram import recover_embeddings
+from outfolder import staged_folder
 
 MAX_ERROR = 2e-3  # max |cosine error| after truncation and float16 rounding
 SAME_CAPTION = 1e-5  # caption rows must be the same embedding to within this
