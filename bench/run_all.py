@@ -10,11 +10,13 @@ BENCHES = [
     "bench_pocket.py",  # pocket-lab training time, R@1 and gap per model
     "bench_export.py",  # export throughput vs a bare forward loop, bytes per cell, time per stage
     "bench_site.py",  # site build time
+    "bench_data.py",  # bytes of the default data and of each figure's first draw
     "bench_figures.py",  # first render and hover latency in Chromium at 100 / 1,000 / 5,000 pairs
     "bench_page.py",  # the reader's page on a throttled phone (gzip): first figure, above the fold, bytes; Lighthouse
     "bench_live.py",  # in-page encoders: bytes, first-query and per-query latency, occlusion map
     "bench_embeddings_browser.py",  # embeddings instead of matrices: bytes, pooled first render, hover, heap
     "bench_scale.py",  # export RSS / output / time at 1k-100k pairs; Ray against the local loop
+    "bench_amumo.py",  # Amumo import time per folder, bytes per dataset, round-trip error
 ]
 
 

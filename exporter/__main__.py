@@ -1,5 +1,5 @@
 import sys
 
-from exporter.cli import main
+from exporter.cli import run_command_line
 
-sys.exit(main())
+sys.exit(run_command_line())

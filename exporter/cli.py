@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 from exporter.errors import ExportError
+from outfolder import OutputFolderError
 
 DEFAULT_CACHE = Path(os.environ.get("LATENT_ARTICLE_CACHE", ".cache/exporter"))
 
@@ -58,13 +60,32 @@ def _parser() -> argparse.ArgumentParser:
     amumo.add_argument("--credit", default=None, help="credit line of the items when the folder states none")
     amumo.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
+    series = import_kinds.add_parser(
+        "amumo-augmentation",
+        help="Amumo's augmentation series (Rotated-<k>_size-100, ...) -> compact embeddings",
+    )
+    series.add_argument(
+        "root", type=Path, help="the folder holding the series folders and DiffusionDB_size-100"
+    )
+    series.add_argument("--out", type=Path, required=True, help="folder to write (replaced as a whole)")
+    series.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
     fetch = commands.add_parser("fetch", help="download data for users with a network")
     fetch_kinds = fetch.add_subparsers(dest="what", required=True)
     coco = fetch_kinds.add_parser("coco", help="MS-COCO val2017 captions and just the chosen images")
     coco.add_argument("--out", type=Path, required=True, help="folder for annotations/ and val2017/")
     coco.add_argument("--n", type=int, default=1000, help="number of pairs to choose")
     coco.add_argument("--seed", type=int, default=31415)
-    coco.add_argument("--filter", default=None, metavar="WORD", help="keep captions containing this word")
+    coco.add_argument(
+        "--filter",
+        action="append",
+        default=None,
+        metavar="WORD",
+        help="keep captions with this word; repeatable",
+    )
+    coco.add_argument(
+        "--match", choices=("any", "all"), default="any", help="with several --filter words: any one or all"
+    )
     coco.add_argument("--caption", choices=("first", "random"), default="first", help="which of the captions")
     coco.add_argument("--base-url", default=None, help="a COCO mirror laid out like the official hosts")
     coco.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -102,17 +123,30 @@ def _models(_: argparse.Namespace) -> int:
 
     for pattern, description in list_model_kinds():
         print(f"{pattern:<48} {description}")
+    from exporter.pocket import POCKET_MODELS
+
+    print("\npocket models (trained by the exporter on first use, then cached):")
+    for name, spec in POCKET_MODELS.items():
+        learnt = "learnable, starts at" if spec.learn_temperature else "fixed at"
+        print(
+            f"  pocket:{name:<16} objective {spec.objective:<8} temperature {learnt} {spec.temperature:.4g}"
+        )
     return 0
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from exporter.datasets.shared_options import parse_filter
     from exporter.fetch_coco import coco_urls, fetch_coco
 
+    if args.n < 1:
+        raise ExportError(f"--n {args.n}: choose at least 1 pair (the export needs 2 or more)")
+    options = {"filter": args.filter, "match": args.match} if args.filter else {}
+    caption_filter = parse_filter(options, "fetch coco")
     urls = {}
     if args.base_url:
         urls["annotations_url"], urls["images_url"] = coco_urls(args.base_url)
     result = fetch_coco(
-        args.out, n=args.n, seed=args.seed, word_filter=args.filter, caption=args.caption, **urls
+        args.out, n=args.n, seed=args.seed, word_filter=caption_filter, caption=args.caption, **urls
     )
     print(
         f"{len(result.downloaded)} images downloaded, {len(result.already_present)} already present in {args.out}"
@@ -121,6 +155,15 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.what == "amumo-augmentation":
+        from exporter.amumo.augmentation import import_augmentation
+
+        summary = import_augmentation(args.root, args.out)
+        print(
+            f"wrote {summary['files']} series ({', '.join(summary['models'])}) to {args.out}: mean rank "
+            f"{summary['mean_rank']:.0f}, max cosine error {summary['max_error']:.1e}, {summary['seconds']:.1f}s"
+        )
+        return 0
     from exporter.amumo.convert import import_amumo
 
     report = import_amumo(
@@ -142,12 +185,23 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_command_line() -> int:
+    """The process entry point: a plain `kill` (SIGTERM) unwinds the staging and lock context
+    managers like Ctrl-C does, so it leaves nothing behind; only SIGKILL can (the next run cleans up)."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"export": _export, "models": _models, "fetch": _fetch, "import": _import}
     try:
         return handlers[args.command](args)
-    except ExportError as error:
+    except (ExportError, OutputFolderError) as error:
         if args.debug:
             raise
         print(f"error: {error}", file=sys.stderr)
@@ -158,4 +212,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command_line())

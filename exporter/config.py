@@ -6,9 +6,10 @@ that names the file and the key, before any model runs.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,14 @@ class ModelConfig:
     # Towers written for the page (exporter/live): "both", "text" or "off"; pocket models default to both.
     live: str = "off"
     live_int8: bool = False  # int8 weights for the text tower (about 4x smaller)
+    # Per-model overrides of [export] (e.g. twelve ablation checkpoints need no UMAP each).
+    projections: tuple[str, ...] | None = None
+    gap_fractions: tuple[float, ...] | None = None
+
+    def export_options(self, options: ExportOptions) -> ExportOptions:
+        """The [export] options with this model's overrides applied."""
+        changes = {"projections": self.projections, "gap_fractions": self.gap_fractions}
+        return replace(options, **{key: value for key, value in changes.items() if value is not None})
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,20 @@ class ExportOptions:
     engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
     ray_address: str | None = None  # None: start a local Ray cluster on this machine
     ray_workers: int | None = None  # encoder workers; None: one per CPU
+    # Augmentation series (exporter/augment.py) of these image datasets, for every model with an image encoder.
+    augment_datasets: tuple[str, ...] = ()
+    augmentations: tuple[str, ...] = ("rotate", "blur", "noise", "hshift", "vshift")
+    augment_steps: int = 21
+    augment_bases: int = 10
+
+
+@dataclass(frozen=True)
+class SeriesConfig:
+    """A precomputed augmentation series folder (exporter/augment.py), e.g. Amumo's."""
+
+    name: str
+    path: Path
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,7 @@ class ExportConfig:
     datasets: tuple[DatasetConfig, ...]
     models: tuple[ModelConfig, ...]
     out: Path | None = None  # from [export] out, relative to the working directory
+    series: tuple[SeriesConfig, ...] = ()  # [[augmentation_series]] tables
 
 
 def model_slug(spec: str) -> str:
@@ -106,6 +130,10 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "clusters": (int, False),
     "thumbnail_px": (int, False),
     "training_dataset": (str, False),
+    "augment_datasets": (str, True),
+    "augmentations": (str, True),
+    "augment_steps": (int, False),
+    "augment_bases": (int, False),
     "figure_pairs": (int, False),
     "bootstrap": (int, False),
     "confidence": ((int, float), False),
@@ -114,6 +142,59 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "ray_workers": (int, False),
 }
 ENGINES = ("local", "ray")
+
+
+# Inclusive bounds of the integer options: beyond them a run would fail late or exhaust memory.
+_INT_RANGES = {
+    "seed": (0, 2**32 - 1),  # numpy's and scikit-learn's seeds are 32-bit
+    "batch_size": (1, 4096),
+    "retrieval_k": (1, 1000),
+    "clusters": (1, 1000),
+    "thumbnail_px": (1, 160),  # previews stay small
+}
+MAX_LANDSCAPE_POINTS = 2001  # each point is a full loss evaluation over the pairs
+
+
+def _check_ranges(values: dict[str, Any], where: str) -> None:
+    """Every range and cross-field constraint of [export], checked before any work starts."""
+    for key, (lo, hi) in _INT_RANGES.items():
+        if key in values and not lo <= values[key] <= hi:
+            raise ExportError(f"{where}: '{key}' must be between {lo} and {hi}, got {values[key]}")
+    for key in ("landscape_start", "landscape_stop", "landscape_step"):
+        if key in values and not math.isfinite(values[key]):
+            raise ExportError(f"{where}: '{key}' must be a finite number, got {values[key]}")
+    start = values.get("landscape_start", ExportOptions.landscape_start)
+    stop = values.get("landscape_stop", ExportOptions.landscape_stop)
+    step = values.get("landscape_step", ExportOptions.landscape_step)
+    if step <= 0:
+        raise ExportError(f"{where}: 'landscape_step' must be positive, got {step}")
+    if start >= stop:
+        raise ExportError(f"{where}: 'landscape_start' ({start}) must be below 'landscape_stop' ({stop})")
+    if (stop - start) / step + 1 > MAX_LANDSCAPE_POINTS:
+        raise ExportError(
+            f"{where}: 'landscape_step' {step} gives {int((stop - start) / step) + 1} landscape points "
+            f"from {start} to {stop}; at most {MAX_LANDSCAPE_POINTS} are allowed, so raise the step"
+        )
+    fractions = values.get("gap_fractions")
+    if fractions is not None:
+        if not fractions:
+            raise ExportError(f"{where}: 'gap_fractions' is empty; list at least one, e.g. [0.0, 0.5, 1.0]")
+        for value in fractions:
+            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise ExportError(
+                    f"{where}: 'gap_fractions' holds {value}; every fraction must lie in [0, 1] "
+                    "(0 = the original space, 1 = the gap fully closed)"
+                )
+        if len(set(fractions)) != len(fractions):
+            raise ExportError(f"{where}: 'gap_fractions' lists a fraction twice; list each once")
+    projections = values.get("projections")
+    if projections is not None:
+        if not projections:
+            raise ExportError(
+                f"{where}: 'projections' is empty; list at least one of {', '.join(PROJECTION_METHODS)}"
+            )
+        if len(set(projections)) != len(projections):
+            raise ExportError(f"{where}: 'projections' lists a method twice; list each once")
 
 
 def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]:
@@ -133,13 +214,14 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
             raise ExportError(
                 f"{where}: unknown projection '{method}'{_closest(method, list(PROJECTION_METHODS))}"
             )
-    for key in ("batch_size", "retrieval_k", "clusters", "thumbnail_px"):
-        if key in values and values[key] < 1:
-            raise ExportError(f"{where}: '{key}' must be at least 1, got {values[key]}")
-    if values.get("thumbnail_px", 160) > 160:
-        raise ExportError(
-            f"{where}: 'thumbnail_px' is at most 160 (previews stay small), got {values['thumbnail_px']}"
-        )
+    _check_ranges(values, where)
+    from exporter.augment import check_augmentations
+
+    check_augmentations(values.get("augmentations", ()))
+    if values.get("augment_steps", 21) < 2:
+        raise ExportError(f"{where}: 'augment_steps' must be at least 2, got {values['augment_steps']}")
+    if values.get("augment_bases", 1) < 1:
+        raise ExportError(f"{where}: 'augment_bases' must be at least 1, got {values['augment_bases']}")
     if values.get("figure_pairs", 2) < 2:
         raise ExportError(
             f"{where}: 'figure_pairs' must be at least 2 (figures need pairs), got {values['figure_pairs']}"
@@ -160,12 +242,29 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
         raise ExportError(f"{where}: 'ray_workers' must be at least 1, got {values['ray_workers']}")
     if "confidence" in values:
         values["confidence"] = float(values["confidence"])
-    if values.get("landscape_step", 0.25) <= 0:
-        raise ExportError(f"{where}: 'landscape_step' must be positive")
     out = table.get("out")
     if out is not None:
         _expect(out, str, where, "out")
     return ExportOptions(**values), (Path(out) if out else None)
+
+
+def _check_dataset_options(kind: str, options: dict[str, Any], where: str) -> None:
+    """What can be checked of a dataset before loading it: its kind, n and the shared options.
+
+    Each kind's own options (path, caption ...) are checked by its loader, which runs
+    before any model does.
+    """
+    from exporter.datasets.registry import DATASET_KINDS, unknown_kind_message
+    from exporter.datasets.shared_options import check_shared_options
+
+    if kind not in DATASET_KINDS:
+        raise ExportError(unknown_kind_message(kind, where))
+    n = options.get("n")
+    if n is not None:
+        _expect(n, int, where, "n")
+        if n < 2:
+            raise ExportError(f"{where}: 'n' must be at least 2 (a modality gap needs two pairs), got {n}")
+    check_shared_options(options, where)
 
 
 def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
@@ -198,13 +297,13 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ExportError(f"{path}: malformed TOML: {error}; fix that line") from error
-    _check_keys(data, {"export", "datasets", "models"}, str(path))
+    _check_keys(data, {"export", "datasets", "models", "augmentation_series"}, str(path))
     options, out = _parse_options(
         _expect(data.get("export", {}), dict, str(path), "export"), f"{path} [export]"
     )
 
     raw_datasets = _expect(data.get("datasets", []), list, str(path), "datasets")
-    if not raw_datasets:
+    if not raw_datasets and not data.get("augmentation_series"):
         raise ExportError(f'{path}: no [[datasets]] listed; add at least one, e.g. kind = "samples"')
     datasets: list[DatasetConfig] = []
     for index, table in enumerate(raw_datasets, start=1):
@@ -219,17 +318,20 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         if any(d.name == name for d in datasets):
             raise ExportError(f"{where}: dataset name '{name}' is used twice; give each a distinct 'name'")
         options_table = {k: v for k, v in table.items() if k not in ("name", "kind")}
+        _check_dataset_options(kind, options_table, where)
         datasets.append(DatasetConfig(name=name, kind=kind, options=options_table))
 
     raw_models = _expect(data.get("models", []), list, str(path), "models")
-    if not raw_models:
+    if not raw_models and not data.get("augmentation_series"):
         raise ExportError(f'{path}: no [[models]] listed; add one, e.g. spec = "pocket:infonce"')
     dataset_names = [d.name for d in datasets]
     models: list[ModelConfig] = []
     for index, table in enumerate(raw_models, start=1):
         where = f"{path} [[models]] #{index}"
         _expect(table, dict, where, "models entry")
-        _check_keys(table, {"spec", "label", "slug", "datasets", "live", "live_int8"}, where)
+        _check_keys(
+            table, {"spec", "label", "slug", "datasets", "live", "live_int8", "projections", "gap_fractions"}, where
+        )
         spec = _expect(table.get("spec", ""), str, where, "spec").strip()
         if not spec:
             raise ExportError(f"{where}: missing 'spec', e.g. spec = \"open_clip:ViT-B-32:openai\"")
@@ -246,16 +348,62 @@ def parse_config(text: str, path: Path) -> ExportConfig:
                     raise ExportError(f"{where}: unknown dataset '{name}'{_closest(name, dataset_names)}")
         label = _expect(table.get("label", spec), str, where, "label")
         live, live_int8 = _parse_live(table, spec, where)
+        overrides = {key: table[key] for key in ("projections", "gap_fractions") if key in table}
+        parsed, _ = _parse_options(overrides, where) if overrides else (None, None)
         models.append(
-            ModelConfig(spec=spec, label=label, slug=slug, datasets=only, live=live, live_int8=live_int8)
+            ModelConfig(
+                spec=spec,
+                label=label,
+                slug=slug,
+                datasets=only,
+                live=live,
+                live_int8=live_int8,
+                projections=parsed.projections if "projections" in overrides else None,
+                gap_fractions=parsed.gap_fractions if "gap_fractions" in overrides else None,
+            )
         )
 
+    for name in options.augment_datasets:
+        if name not in dataset_names:
+            raise ExportError(
+                f"{path} [export]: augment_datasets names '{name}', which is not a listed dataset"
+                f"{_closest(name, dataset_names)}"
+            )
+    series: list[SeriesConfig] = []
+    for index, table in enumerate(
+        _expect(data.get("augmentation_series", []), list, str(path), "augmentation_series"), 1
+    ):
+        where = f"{path} [[augmentation_series]] #{index}"
+        _expect(table, dict, where, "augmentation_series entry")
+        _check_keys(table, {"name", "path", "description"}, where)
+        name = _expect(table.get("name", ""), str, where, "name")
+        if (
+            not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name)
+            or name in dataset_names
+            or any(s.name == name for s in series)
+        ):
+            raise ExportError(
+                f"{where}: name '{name}' must be a new lowercase name (letters, digits, '-', '_')"
+            )
+        folder = _expect(table.get("path", ""), str, where, "path")
+        if not folder:
+            raise ExportError(f"{where}: missing 'path' (a folder with series.json)")
+        series.append(
+            SeriesConfig(name, Path(folder), _expect(table.get("description", ""), str, where, "description"))
+        )
     if options.training_dataset is not None and options.training_dataset not in dataset_names:
         raise ExportError(
             f"{path} [export]: training_dataset '{options.training_dataset}' is not a listed dataset"
             f"{_closest(options.training_dataset, dataset_names)}"
         )
-    return ExportConfig(path=path, options=options, datasets=tuple(datasets), models=tuple(models), out=out)
+    return ExportConfig(
+        path=path,
+        options=options,
+        datasets=tuple(datasets),
+        models=tuple(models),
+        out=out,
+        series=tuple(series),
+    )
 
 
 def load_config(path: Path) -> ExportConfig:

@@ -9,10 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,9 +17,13 @@ from typing import Any
 import numpy as np
 
 from exporter.errors import ExportError
+from outfolder.errors import DiskFullError, is_disk_full
 
 SCHEMA_VERSION = 2  # 2: gap.json names one gap-step file per step instead of holding the matrices
 SCHEMA_DIR = Path(__file__).parent / "schema"
+# Written into every export folder: only folders holding it are ever replaced by an export.
+EXPORT_MARKER = ".exporter"
+EXPORT_MARKER_TEXT = "Written by `python -m exporter export`; this folder is replaced by every export.\n"
 
 # Quantised integer ranges; i2 is kept symmetric so 0 maps to the offset.
 _QUANT_RANGES = {"u1": (0, 255), "u2": (0, 65535), "i2": (-32767, 32767)}
@@ -137,40 +138,10 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
         os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; data files are public
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def staged_folder(out_dir: Path) -> Iterator[Path]:
-    """Yield an empty folder beside out_dir; on success it replaces out_dir, on failure it vanishes.
-
-    Readers never see a half-written folder: the swap is two renames, and the
-    previous folder is restored if the second one fails.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
-    try:
-        yield staging
-        staging.chmod(0o755)  # mkdtemp makes an owner-only folder; outputs are public
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out_dir, old)
-        try:
-            os.replace(staging, out_dir)
-        except BaseException:
-            if old is not None:
-                os.replace(old, out_dir)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(error):  # a write error carries no file name: name the file
+            raise DiskFullError(path) from error
         raise
 
 

@@ -15,13 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import HTTPError, URLError
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from urllib.request import Request, urlopen
 
 from tqdm.auto import tqdm
 
 from exporter.contract import write_bytes_atomic
 from exporter.datasets.coco import ANNOTATIONS_FILE, IMAGES_FOLDER, CocoPair, read_annotations, select_pairs
+from exporter.datasets.shared_options import CaptionFilter
 from exporter.errors import ExportError
 
 DEFAULT_BASE_URL = "http://images.cocodataset.org/"
@@ -43,6 +44,12 @@ class FetchResult:
 
 def coco_urls(base_url: str) -> tuple[str, str]:
     """(annotations zip URL, images folder URL) under a mirror with COCO's layout."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
+        raise ExportError(
+            f"--base-url {base_url!r} is not a URL; give a mirror such as https://host/coco/ "
+            "(with annotations/ and val2017/ under it)"
+        )
     base = base_url if base_url.endswith("/") else base_url + "/"
     return urljoin(base, "annotations/annotations_trainval2017.zip"), urljoin(base, "val2017/")
 
@@ -136,7 +143,7 @@ def fetch_coco(
     *,
     n: int,
     seed: int = 31415,
-    word_filter: str | None = None,
+    word_filter: str | CaptionFilter | None = None,
     caption: str = "first",
     annotations_url: str = DEFAULT_ANNOTATIONS_URL,
     images_url: str = DEFAULT_IMAGES_URL,

@@ -20,16 +20,34 @@ from typing import Any
 
 import numpy as np
 
-from exporter import __version__
-from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
+from exporter import __version__, augment_export
+from exporter.analyses import (
+    clustering,
+    gap_shift,
+    metrics,
+    modalities,
+    projection,
+    retrieval,
+    similarity,
+    zeroshot,
+)
 from exporter.config import ExportConfig, ModelConfig
-from exporter.contract import SCHEMA_VERSION, encode_array, staged_folder, write_json_atomic
+from exporter.contract import (
+    EXPORT_MARKER,
+    EXPORT_MARKER_TEXT,
+    SCHEMA_VERSION,
+    encode_array,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+from exporter.datasets.shared_options import check_templates_readable
 from exporter.errors import ExportError
 from exporter.gap_files import write_gap_files
+from exporter.machine import machine_facts
+from exporter.media import item_media
 from exporter.statistics import figure_view, measure_all_pairs, sample_entry, sample_rows
 from exporter.thumbnails import write_thumbnail
-
-STATUS = sys.stderr
+from outfolder import claimed_output
 
 
 @dataclass
@@ -57,7 +75,7 @@ class ExportReport:
 
 
 def _say(message: str) -> None:
-    print(message, file=STATUS, flush=True)
+    print(message, file=sys.stderr, flush=True)  # looked up per call: tests capture stderr
 
 
 def _recall(values: dict) -> dict[str, float]:
@@ -88,12 +106,19 @@ def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dic
                 continue
         kept.append(item)
         entry: dict[str, Any] = {"id": item.id, "text": item.text, "image": image_name, "label": item.label}
-        if item.extra:
-            entry["extra"] = dict(item.extra)
+        media, extra = item_media(
+            item.id, item.extra, tuple(dataset.modalities), None, folder / "thumbs", thumbnail_px
+        )
+        if extra:
+            entry["extra"] = extra
+        if media:
+            entry["media"] = media
         items.append(entry)
     dataset.items[:] = kept
-    if not kept:
-        raise ExportError(f"dataset '{dataset.name}': every item was skipped; nothing is left to export")
+    if len(kept) < 2:
+        raise ExportError(
+            f"dataset '{dataset.name}': {len(kept)} item(s) left after skipping; a modality gap needs at least 2"
+        )
     payload = {
         "dataset": dataset.name,
         "n": len(items),
@@ -124,7 +149,9 @@ def _similarity_payload(model_name: str, dataset, blocks: list[np.ndarray], n_cl
     matrix = similarity.stacked_similarity(blocks)
     n = blocks[0].shape[0]
     order, clusters = clustering.cluster_order(
-        matrix[:n, n : 2 * n], [item.text for item in dataset.items], n_clusters=n_clusters
+        modalities.cross_modal_similarity(matrix, n, len(blocks)),
+        [item.text for item in dataset.items],
+        n_clusters=n_clusters,
     )
     return {
         "model": model_name,
@@ -155,11 +182,13 @@ def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: dict
 _STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
 
 
-def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
+def _gap_payload(image, text, extra_blocks, info, options, names=("image", "text")) -> tuple[dict, dict]:
     """The close-the-gap slider steps, the loss landscape and the fully closed metrics."""
     fractions = list(options.gap_fractions)
     if 1.0 not in fractions:
         fractions.append(1.0)  # the closed metrics come from this step
+    if extra_blocks:
+        return _multimodal_gap_payload([image, text, *extra_blocks], names, fractions, info, options)
     steps = gap_shift.gap_steps(
         image, text, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
     )
@@ -198,9 +227,68 @@ def _gap_payload(image, text, extra_blocks, info, options) -> tuple[dict, dict]:
     return payload, closed
 
 
+def _pair_core(values: dict) -> dict:
+    return {
+        "centroid_distance": float(values["centroid_distance"]),
+        "loss_i2t": float(values["loss_i2t"]),
+        "loss_t2i": float(values["loss_t2i"]),
+        "recall_i2t": _recall(values["recall_i2t"]),
+        "recall_t2i": _recall(values["recall_t2i"]),
+    }
+
+
+def _multimodal_gap_payload(blocks, names, fractions, info, options) -> tuple[dict, dict]:
+    """k > 2 modalities: one slider closes every pairwise gap (analyses.modalities.close_all);
+    each step and the closed metrics list every pair; each pair has its own landscape."""
+    steps = modalities.gap_steps(
+        blocks, names, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
+    )
+    first = modalities.pair_name(names, 0, 1)
+    written, closed = [], {}
+    for fraction, step in zip(fractions, steps, strict=True):
+        pairs = {name: _pair_core(values) for name, values in step["pairs"].items()}
+        core = {"fraction": float(fraction), **pairs[first], "pairs": pairs}
+        if fraction == 1.0:
+            closed = {k: v for k, v in core.items() if k != "fraction"}
+        if fraction in options.gap_fractions:
+            written.append(core | {"matrix": encode_array(step["similarity"], "u1")})
+    deltas = np.arange(
+        options.landscape_start, options.landscape_stop + options.landscape_step / 2, options.landscape_step
+    )
+    landscapes = []
+    for entry in modalities.pair_landscapes(
+        blocks, names, logit_scale=info.logit_scale, logit_bias=info.logit_bias, deltas=deltas
+    ):
+        landscape = entry["landscape"]
+        landscapes.append(
+            {
+                "modalities": entry["modalities"],
+                "gap_vector_norm": float(entry["gap_vector_norm"]),
+                "landscape": {
+                    key: [float(v) for v in landscape[key]]
+                    for key in ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
+                }
+                | {
+                    point: {key: float(landscape[point][key]) for key in ("delta", "distance", "loss")}
+                    for point in ("original", "closed")
+                },
+            }
+        )
+    payload = {
+        "gap_vector_norm": landscapes[0]["gap_vector_norm"],
+        "steps": written,
+        "landscape": landscapes[0]["landscape"],
+        "pairs": landscapes,
+    }
+    return payload, closed
+
+
 def _projection_payload(image, text, closed_image, closed_text, extra_blocks, methods, seed) -> dict:
     original = np.concatenate([image, text, *extra_blocks])
-    closed = np.concatenate([closed_image, closed_text, *extra_blocks])
+    if extra_blocks:  # k modalities: every gap closed at once
+        closed = np.concatenate(modalities.close_all([image, text, *extra_blocks], 1.0))
+    else:
+        closed = np.concatenate([closed_image, closed_text])
     points: dict[str, dict] = {}
     for method in methods:
         if method == "gap":
@@ -349,13 +437,29 @@ def _export_pair(
         metric_values = dict(measured)
         metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
         metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
+        if extra:  # k > 2 modalities: every pair measured too
+            metric_values["pairs"] = {
+                name: values
+                | {"recall_i2t": _recall(values["recall_i2t"]), "recall_t2i": _recall(values["recall_t2i"])}
+                for name, values in modalities.pairwise_metrics(
+                    blocks,
+                    dataset.modalities,
+                    logit_scale=info.logit_scale,
+                    logit_bias=info.logit_bias,
+                    seed=options.seed,
+                ).items()
+            }
         recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
         retrieval_payload = _retrieval_payload(image, text, options.retrieval_k, recall)
         write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
-        gap_payload, _sample_closed = _gap_payload(image, text, extra, info, options)
-        closed = dict(statistics.closed)
+        gap_payload, sample_closed = _gap_payload(
+            image, text, extra, info, options, tuple(dataset.modalities)
+        )
+        # k > 2 modalities: "closed" means every gap closed at once (analyses.modalities), measured on
+        # the figure sample with every pair; two modalities: the full-set statistics.
+        closed = sample_closed if extra else dict(statistics.closed)
         write_gap_files(folder, rel, gap_payload)  # gap.json + one file per step's matrix
         files["gap"] = f"{rel}/gap.json"
     # The fully closed space, shared by the projections and zero-shot.
@@ -422,9 +526,17 @@ def run_export(
     out_dir = Path(out_dir)
     options = config.options
     timer = StageTimer()
-    with staged_folder(out_dir) as staging:
+    output = claimed_output(
+        out_dir,
+        marker=EXPORT_MARKER,
+        marker_text=EXPORT_MARKER_TEXT,
+        tool="the exporter",
+        protected=(config.path, Path(cache_dir)),
+    )
+    with output as staging:
         selection = _Selection.from_only(only, config)
         kept_results, kept_training, kept_models, kept_datasets = _carry_over(out_dir, staging, only)
+        kept_augmentations = _kept_augmentations(out_dir, only)
         selected_datasets = [d for d in config.datasets if selection.dataset(d.name)]
         datasets = {}
         dataset_entries = []
@@ -439,7 +551,7 @@ def run_export(
                         _write_dataset(shown, staging, options.thumbnail_px, skip_bad), dataset, shown
                     )
                 )
-        results, training, model_entries, live_entries = [], [], [], []
+        results, training, model_entries, augmentations, live_entries = [], [], [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
@@ -447,17 +559,36 @@ def run_export(
             with timer.stage("models"):
                 _say(f"model {model_cfg.spec}")
                 model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
+            check_templates_readable(
+                model.info,
+                [d for n, d in datasets.items() if model_cfg.datasets is None or n in model_cfg.datasets],
+            )
             model_entries.append(_model_entry(model_cfg, model.info))
+            if getattr(model, "provenance", None):  # e.g. a recovered model's import checks, citable in prose
+                model_entries[-1]["provenance"] = model.provenance
             for name, (dataset, shown) in datasets.items():
                 if model_cfg.datasets is not None and name not in model_cfg.datasets:
                     continue
                 _say(f"  {model_cfg.spec} x {name}: {len(dataset.items)} pairs")
                 results.append(
                     _export_pair(
-                        model, model_cfg, dataset, shown, staging, options, timer, cache_dir, skip_bad
+                        model,
+                        model_cfg,
+                        dataset,
+                        shown,
+                        staging,
+                        model_cfg.export_options(options),
+                        timer,
+                        cache_dir,
+                        skip_bad,
                     )
                 )
                 pairs_embedded += len(dataset.items)
+                if name in options.augment_datasets and augment_export.has_image_encoder(model):
+                    with timer.stage("augmentation"):
+                        augmentations.append(
+                            augment_export.export_dataset_series(model, model_cfg, dataset, staging, options)
+                        )
             if model_cfg.live != "off":
                 with timer.stage("live"):
                     used = [  # the figure views: live bundles follow items.json
@@ -485,6 +616,16 @@ def run_export(
                         "file": f"training/{model_cfg.slug}.json",
                     }
                 )
+        for series_cfg in config.series:
+            if not selection.dataset(series_cfg.name):
+                continue
+            with timer.stage("augmentation"):
+                _say(f"augmentation series {series_cfg.name} ({series_cfg.path})")
+                entry, series_results = augment_export.export_precomputed_series(
+                    series_cfg, staging, options.thumbnail_px
+                )
+            dataset_entries.append(entry)
+            augmentations.extend(series_results)
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "seed": options.seed,
@@ -493,6 +634,8 @@ def run_export(
             "results": _merge(kept_results, results, ("model", "dataset"), None),
             "training": _merge(kept_training, training, ("model",), None),
         }
+        if augmentations or kept_augmentations:
+            manifest["augmentations"] = _merge(kept_augmentations, augmentations, ("model", "dataset"), None)
         live = _merge(
             kept_live_entries(out_dir, only), live_entries, ("model",), [m.spec for m in config.models]
         )
@@ -506,8 +649,9 @@ def run_export(
             "pairs_embedded": pairs_embedded,
             "device": device,
             "versions": _versions(),
+            "machine": machine_facts(),  # byte-identity holds only where these match
         }
-        (staging / "build-info.json").write_text(json.dumps(build_info, indent=2) + "\n", encoding="utf-8")
+        write_bytes_atomic(staging / "build-info.json", (json.dumps(build_info, indent=2) + "\n").encode())
     return ExportReport(
         out_dir=out_dir,
         results=[(r["model"], r["dataset"]) for r in results],
@@ -528,7 +672,7 @@ class _Selection:
     def from_only(cls, only: set[str] | None, config: ExportConfig) -> _Selection:
         if only is None:
             return cls(None, None)
-        dataset_names = {d.name for d in config.datasets}
+        dataset_names = {d.name for d in config.datasets} | {s.name for s in config.series}
         model_names = {m.spec for m in config.models} | {m.slug for m in config.models}
         unknown = sorted(only - dataset_names - model_names)
         if unknown:
@@ -566,16 +710,27 @@ def _merge(kept: list[dict], fresh: list[dict], keys: tuple[str, ...], order: li
     return entries
 
 
+def _kept_augmentations(out_dir: Path, only: set[str] | None) -> list[dict]:
+    if only is None or not (out_dir / "manifest.json").exists():
+        return []
+    return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8")).get("augmentations", [])
+
+
 def _carry_over(out_dir: Path, staging: Path, only: set[str] | None):
     """With --only, keep the previous output's other results (files and manifest entries)."""
     if only is None or not (out_dir / "manifest.json").exists():
         return [], [], [], []
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+    path = out_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        kept = tuple(list(manifest[key]) for key in ("results", "training", "models", "datasets"))
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            raise KeyError(f"data format {manifest.get('schema_version')!r}, this exporter writes {SCHEMA_VERSION}")
+    except (ValueError, KeyError, TypeError) as error:  # bad JSON, bad UTF-8, missing or odd keys
         raise ExportError(
-            f"{out_dir / 'manifest.json'} has data format {manifest.get('schema_version')!r}, this exporter "
-            f"writes {SCHEMA_VERSION}; run the export without --only to rewrite every result"
-        )
+            f"{path} is damaged ({type(error).__name__}: {error}), so --only cannot keep the other "
+            "results; run the export without --only to rewrite everything"
+        ) from error
     shutil.copytree(out_dir, staging, dirs_exist_ok=True)
     (staging / "build-info.json").unlink(missing_ok=True)
-    return manifest["results"], manifest["training"], manifest["models"], manifest["datasets"]
+    return kept

@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 from markupsafe import Markup
 
-from exporter.contract import staged_folder
+from outfolder import OutputFolderError, claimed_output
+from outfolder.guard import check_output_path
 from sitebuild.bibtex import Bibliography, format_entry_html, load_bibliography, split_authors
 from sitebuild.data import DataIndex, file_hash
 from sitebuild.errors import BuildError, location
@@ -211,21 +212,11 @@ def _og_image(figures: dict[str, Figure], data: DataIndex) -> tuple[bytes, str] 
 
 
 def _check_out_dir(out_dir: Path, protected: list[Path]) -> None:
-    resolved = out_dir.resolve()
-    for path in protected:
-        other = path.resolve()
-        if resolved == other or other.is_relative_to(resolved):
-            raise BuildError(
-                f"output folder {location(out_dir)} would replace {location(path)}; choose another --out such as _site"
-            )
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise BuildError(f"output path {location(out_dir)} is a file; choose a folder for --out")
-        if any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
-            raise BuildError(
-                f"output folder {location(out_dir)} exists and was not made by the site build; "
-                "remove it or choose another --out (the build only replaces its own output)"
-            )
+    """Fail before any work on an --out the build may not replace (see outfolder.guard)."""
+    try:
+        check_output_path(out_dir, marker=MARKER, tool="the site build", protected=tuple(protected))
+    except OutputFolderError as error:
+        raise BuildError(str(error)) from error
 
 
 _HIDDEN_HTML = re.compile(r"<(pre|code|script|style)\b.*?</\1>", re.S)
@@ -400,27 +391,34 @@ def build_site(
         generated=_dt.date.today().isoformat(),
     )
 
-    with staged_folder(out_dir) as tmp_dir:
-        for rel, src in assets.copies.items():
-            target = tmp_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, target)
-        data_count = 0
-        if data.manifest is not None:
-            shutil.copytree(
-                data_dir,
-                tmp_dir / "data",
-                ignore=shutil.ignore_patterns(".*", "__pycache__"),
-            )
-            data_count = sum(1 for p in (tmp_dir / "data").rglob("*") if p.is_file())
-        (tmp_dir / "index.html").write_text(page, encoding="utf-8")
-        if og_image is not None:
-            (tmp_dir / OG_IMAGE).write_bytes(og_image[0])
-        (tmp_dir / MARKER).write_text(
-            "Built by `python -m sitebuild`; this folder is replaced on every build.\n", encoding="utf-8"
-        )
-        # GitHub Pages would otherwise run Jekyll and hide files that start with '_'.
-        (tmp_dir / ".nojekyll").write_text("", encoding="utf-8")
+    output = claimed_output(
+        out_dir,
+        marker=MARKER,
+        marker_text="Built by `python -m sitebuild`; this folder is replaced on every build.\n",
+        tool="the site build",
+        protected=(article_dir, data_dir, site_dir),
+    )
+    data_count = 0
+    try:
+        with output as tmp_dir:
+            for rel, src in assets.copies.items():
+                target = tmp_dir / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, target)
+            if data.manifest is not None:
+                shutil.copytree(
+                    data_dir,
+                    tmp_dir / "data",
+                    ignore=shutil.ignore_patterns(".*", "__pycache__"),
+                )
+                data_count = sum(1 for p in (tmp_dir / "data").rglob("*") if p.is_file())
+            (tmp_dir / "index.html").write_text(page, encoding="utf-8")
+            if og_image is not None:
+                (tmp_dir / OG_IMAGE).write_bytes(og_image[0])
+            # GitHub Pages would otherwise run Jekyll and hide files that start with '_'.
+            (tmp_dir / ".nojekyll").write_text("", encoding="utf-8")
+    except OutputFolderError as error:
+        raise BuildError(str(error)) from error
     return BuildReport(
         out_dir=out_dir,
         pages=["index.html"],

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from exporter.contract import SCHEMA_VERSION
+from sitebuild.contract_check import check_manifest, load_strict_json
 from sitebuild.errors import BuildError, location
 
 HASH_LENGTH = 10
@@ -48,23 +48,8 @@ class DataIndex:
         if not manifest_path.is_file():
             # An article without figures may build without data; uses of data fail later with a location.
             return cls(data_dir=data_dir, manifest=None)
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BuildError(
-                f"is not valid JSON ({exc}); re-run the export", where=location(manifest_path)
-            ) from exc
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("schema_version"), int):
-            raise BuildError(
-                "is not an export manifest (no schema_version); re-run the export",
-                where=location(manifest_path),
-            )
-        if manifest["schema_version"] != SCHEMA_VERSION:
-            raise BuildError(
-                f"has data format {manifest['schema_version']}, but the site reads format {SCHEMA_VERSION}; "
-                "re-run the export (make export)",
-                where=location(manifest_path),
-            )
+        manifest = load_strict_json(manifest_path)
+        check_manifest(manifest, manifest_path)
         return cls(data_dir=data_dir, manifest=manifest)
 
     # -- manifest access -------------------------------------------------------------------------
@@ -96,6 +81,34 @@ class DataIndex:
         for entry in (self.manifest or {}).get("training", []):
             out.setdefault(entry["model"], []).append(entry)
         return out
+
+    def augmentation_entries(self, dataset: str, where: str) -> list[dict[str, Any]]:
+        """The manifest's augmentation series of a dataset (exporter/augment.py), files checked."""
+        entries = [e for e in (self.manifest or {}).get("augmentations", []) if e.get("dataset") == dataset]
+        if not entries:
+            have = sorted({e.get("dataset") for e in (self.manifest or {}).get("augmentations", [])}) or [
+                "none"
+            ]
+            raise BuildError(
+                f"dataset {dataset!r} has no augmentation series; series exist for: {', '.join(have)} "
+                "(set augment_datasets or [[augmentation_series]] in the export config)",
+                where=where,
+            )
+        for entry in entries:
+            self.check_file(entry["file"], where, "augmentation")
+        return entries
+
+    def augmentation_entry(self, model: str, dataset: str, where: str) -> dict[str, Any]:
+        entries = self.augmentation_entries(dataset, where)
+        for entry in entries:
+            if model in (entry["model"], entry.get("label")) or (
+                self._model_name(model) is not None and self._model_name(model) == entry["model"]
+            ):
+                return entry
+        known = ", ".join(e["model"] for e in entries)
+        raise BuildError(
+            f"no augmentation series of model {model!r} on {dataset!r}; it has: {known}", where=where
+        )
 
     def has_model(self, name: str) -> bool:
         return self.manifest is not None and self._model_name(name) is not None
@@ -207,7 +220,7 @@ class DataIndex:
         if rel not in self._json_cache:
             path = self.data_dir / rel
             try:
-                self._json_cache[rel] = json.loads(path.read_text(encoding="utf-8"))
+                self._json_cache[rel] = load_strict_json(path)
             except (OSError, json.JSONDecodeError) as exc:
                 raise BuildError(
                     f"cannot read {location(path)}: {exc}; re-run the export", where=where
@@ -378,12 +391,16 @@ def resolve_data_ref(ref: DataRef, data: DataIndex, where: str) -> tuple[Any, st
         _need(ref, 2, "training MODEL PATH", where)
         entry = data.training_entry(ref.args[0], None, where)
         value = lookup_path(data.load_json(entry["file"], where), ref.args[1], where, entry["file"])
+    elif kind == "augmentation":
+        _need(ref, 3, "augmentation MODEL DATASET PATH", where)
+        entry = data.augmentation_entry(ref.args[0], ref.args[1], where)
+        value = lookup_path(data.load_json(entry["file"], where), ref.args[2], where, entry["file"])
     elif kind == "manifest":
         _need(ref, 1, "manifest FIELD", where)
         value = lookup_path(data.require(where), ref.args[0], where, "manifest")
     else:
         raise BuildError(
-            f"unknown data reference kind {kind!r}; use metric, model, dataset, count, result, training or manifest",
+            f"unknown data reference kind {kind!r}; use metric, model, dataset, count, result, training, augmentation or manifest",
             where=where,
         )
     return value, format_value(value, ref.fmt, where, ref.source)

@@ -27,6 +27,7 @@ class FigureKind:
     max_models: int | None = 1  # None: several models
     dataset_required: bool = True
     training: bool = False  # needs a manifest "training" entry
+    augmentation: bool = False  # needs manifest "augmentations" entries for the dataset
     live: bool = False  # runs the models in the page: needs their manifest "live" entries
 
 
@@ -66,6 +67,13 @@ FIGURE_KINDS: dict[str, FigureKind] = {
             training=True,
         ),
         FigureKind("zeroshot", "zero-shot classification per prompt template", ("zeroshot",)),
+        FigureKind(
+            "augmentation",
+            "embeddings under rotation, blur, noise and shifts (augmentation series)",
+            (),
+            max_models=None,
+            augmentation=True,
+        ),
         FigureKind(
             "describe",
             "the reader's descriptions of a chosen or drawn image: softmax, prefix, occlusion saliency",
@@ -238,7 +246,15 @@ def resolve_figure(
 
     model_key = "models" if "models" in fields else "model"
     model_text = fields.get(model_key, "").strip()
-    if model_text and model_text.lower() != "all":
+    if kind.augmentation:
+        # Series models (e.g. Amumo's) need not be export models: the manifest's entries name them.
+        assert dataset is not None
+        if model_text and model_text.lower() != "all":
+            chosen = [data.augmentation_entry(m, dataset, at(model_key)) for m in _split_models(model_text)]
+        else:
+            chosen = data.augmentation_entries(dataset, where)
+        models = [e["model"] for e in chosen]
+    elif model_text and model_text.lower() != "all":
         models = [data.model(m, at(model_key))["name"] for m in _split_models(model_text)]
     elif kind.max_models is None:
         # Several-model kinds default to every model with results for the dataset.
@@ -268,6 +284,9 @@ def resolve_figure(
             links.append(DataLink(label, rel, (data.data_dir / rel).stat().st_size))
 
     link("manifest", "manifest.json")
+    if kind.augmentation:
+        for entry in chosen:
+            link(f"augmentation ({entry['label']})", entry["file"])
     if kind.training:
         for model in models:
             entry = data.training_entry(model, dataset, where)
@@ -304,7 +323,11 @@ def resolve_figure(
         ):
             link(f"items ({dataset})", data.items_file(dataset, where))
 
-    untrained = [data.models[m].get("label") or m for m in models if data.models[m].get("trained") is False]
+    untrained = [
+        data.models[m].get("label") or m
+        for m in models
+        if m in data.models and data.models[m].get("trained") is False
+    ]
     return Figure(
         kind=kind.name,
         id=fig_id,

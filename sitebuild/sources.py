@@ -141,8 +141,16 @@ def _parse_yaml(block: str, where_path: Path, base_line: int) -> dict[str, Any]:
             "YAML front matter needs the PyYAML package; install it or write TOML front matter between '+++' lines",
             where=location(where_path, base_line),
         ) from exc
+
+    class DatesAsText(yaml.SafeLoader):
+        """Leaves `date: 2026-13-45` as text, so the date check names it instead of PyYAML crashing."""
+
+    DatesAsText.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
     try:
-        data = yaml.safe_load(block)
+        data = yaml.load(block, Loader=DatesAsText)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = base_line + 1 + (mark.line if mark is not None else 0)
@@ -163,6 +171,17 @@ def _parse_toml(block: str, where_path: Path, base_line: int) -> dict[str, Any]:
         line = base_line + (int(match.group(1)) if match else block.count("\n") + 2)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise BuildError(f"bad front matter (TOML): {message}", where=location(where_path, line)) from exc
+
+
+def _is_calendar_date(text: str) -> bool:
+    """YYYY, YYYY-MM or YYYY-MM-DD naming a real month and day (2026-13-45 is not one)."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        return False
+    try:
+        _dt.date.fromisoformat((text + "-01-01")[:10] if len(text) < 10 else text)
+    except ValueError:
+        return False
+    return True
 
 
 def _as_text(value: Any, key: str, where: str) -> str:
@@ -265,7 +284,7 @@ def parse_front_matter(path: Path, text: str) -> tuple[FrontMatter | None, int]:
         return _as_text(data[key], key, where(key)) if key in data and data[key] is not None else None
 
     date = opt("date")
-    if date and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", date):
+    if date and not _is_calendar_date(date):
         raise BuildError(
             f"front matter 'date' {date!r} is not a date; write it as YYYY-MM-DD", where=where("date")
         )

@@ -30,7 +30,8 @@ class Alignment:
     status: str  # "aligned" | "realigned" | "refused" | "untestable"
     z_published: float | None  # evidence as published
     z_final: float | None  # evidence after realignment (same as published when not realigned)
-    correlation: float | None  # correlation of the kept order with the caption similarity
+    correlation_published: float | None  # correlation with the caption similarity, rows as published
+    correlation: float | None  # the same for the kept order
     permutation: str | None  # which candidate was applied, e.g. "argsort(rand(N).argsort()), seed 31415"
     order: np.ndarray | None  # row k of the aligned matrix is published row order[k]
 
@@ -95,10 +96,10 @@ def realign(matrix: np.ndarray, order: np.ndarray, k: int) -> np.ndarray:
 def check_alignment(text_block: np.ndarray, reference: np.ndarray | None) -> Alignment:
     """Decide from the model's text–text block and the model-free caption similarity."""
     if reference is None:
-        return Alignment("untestable", None, None, None, None, None)
+        return Alignment("untestable", None, None, None, None, None, None)
     correlation, z = evidence(text_block, reference)
     if z >= ALIGNED_Z:
-        return Alignment("aligned", z, z, correlation, None, np.arange(text_block.shape[0]))
+        return Alignment("aligned", z, z, correlation, correlation, None, np.arange(text_block.shape[0]))
     best = None
     for label, order in seed_candidates(text_block.shape[0]).items():
         moved = text_block[order][:, order]
@@ -107,8 +108,8 @@ def check_alignment(text_block: np.ndarray, reference: np.ndarray | None) -> Ali
             best = (c, z_moved, label, order)
     assert best is not None
     if z < MISALIGNED_Z and best[1] >= ALIGNED_Z:
-        return Alignment("realigned", z, best[1], best[0], best[2], best[3])
-    return Alignment("refused", z, best[1], correlation, None, None)
+        return Alignment("realigned", z, best[1], correlation, best[0], best[2], best[3])
+    return Alignment("refused", z, best[1], correlation, best[0], None, None)
 
 
 def cross_model_agreement(blocks: dict[str, np.ndarray]) -> dict[str, float]:

@@ -32,6 +32,16 @@ def amumo_loss(image: np.ndarray, text: np.ndarray, logit_scale: float, batch: i
     return float(np.mean(losses))
 
 
+def close_gap(image: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Amumo's gap-closed ("_nogap") space: each modality moved half the gap, renormalised."""
+    g = image.mean(axis=0) - text.mean(axis=0)
+    moved_image, moved_text = image - g / 2, text + g / 2
+    return (
+        moved_image / np.linalg.norm(moved_image, axis=1, keepdims=True),
+        moved_text / np.linalg.norm(moved_text, axis=1, keepdims=True),
+    )
+
+
 def agrees(measured: float, published: float | None, tolerance: float = TOLERANCE) -> bool | None:
     """True/False against the published value; None when nothing was published."""
     if published is None:

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 
 from exporter.amumo import alignment as align
-from exporter.amumo.checks import TOLERANCE, agrees, amumo_loss, gap_distance
+from exporter.amumo.checks import TOLERANCE, agrees, amumo_loss, close_gap, gap_distance
 from exporter.amumo.folder import AmumoFolder, open_folder, published_number, read_matrix, read_prompts
 from exporter.amumo.models import amumo_model
-from exporter.contract import canonical_json, staged_folder, write_bytes_atomic
+from exporter.contract import canonical_json, write_bytes_atomic
 from exporter.errors import ExportError
 from exporter.gram import recover_embeddings, split_modalities
+from outfolder import staged_folder
 
 THUMBNAIL_PX = 160
 SOURCE = (
@@ -62,14 +63,25 @@ class ModelResult:
     gap_published: float | None = None
     loss: float = math.nan
     loss_published: float | None = None
+    gap_nogap: float = math.nan  # after closing the gap as Amumo did
+    gap_nogap_published: float | None = None
+    loss_nogap: float = math.nan
+    loss_nogap_published: float | None = None
     alignment: align.Alignment | None = None
+    pairs: dict[str, dict[str, float | None]] = field(default_factory=dict)  # every checked modality pair
     agreement: float = math.nan  # median correlation of text-text blocks with the other models
     refused: str | None = None  # the one-line reason when left out
     vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def row(self) -> dict[str, Any]:
         """The table row as JSON values (nothing measured -> null)."""
-        return {key: _json_number(value) for key, value in self._row().items()}
+        row = {key: _json_number(value) for key, value in self._row().items()}
+        if len(self.pairs) > 1:
+            row["pairs"] = {
+                pair: {key: _json_number(value) for key, value in values.items()}
+                for pair, values in self.pairs.items()
+            }
+        return row
 
     def _row(self) -> dict[str, Any]:
         return {
@@ -85,10 +97,17 @@ class ModelResult:
             "gap_published": self.gap_published,
             "loss": self.loss,
             "loss_published": self.loss_published,
+            "gap_nogap": self.gap_nogap,
+            "gap_nogap_published": self.gap_nogap_published,
+            "loss_nogap": self.loss_nogap,
+            "loss_nogap_published": self.loss_nogap_published,
             "alignment": None if self.alignment is None else self.alignment.summary(),
             "alignment_status": None if self.alignment is None else self.alignment.status,
             "z_published": None if self.alignment is None else self.alignment.z_published,
             "z_final": None if self.alignment is None else self.alignment.z_final,
+            "text_corr_published": None if self.alignment is None else self.alignment.correlation_published,
+            "text_corr_final": None if self.alignment is None else self.alignment.correlation,
+            "realigned": None if self.alignment is None else self.alignment.status == "realigned",
             "agreement_with_other_models": None if math.isnan(self.agreement) else self.agreement,
             "refused": self.refused,
         }
@@ -160,19 +179,24 @@ def _analyse_model(
     blocks = split_modalities(recovery.vectors, folder.modalities, name=where)
     image, text = blocks[folder.modalities[0]], blocks[folder.modalities[1]]
     meta = folder.meta.get(name, {})
-    result.gap = gap_distance(image, text)
-    result.gap_published = published_number(meta, "gap_distance")
-    result.loss = amumo_loss(image, text, model.logit_scale)
-    result.loss_published = published_number(meta, "loss")
-    if agrees(result.gap, result.gap_published) is False:
+    result.pairs = _check_pairs(where, blocks, folder.modalities, meta, model.logit_scale)
+    m0, m1 = folder.modalities[:2]
+    first = result.pairs.get(f"{m0}_{m1}") or result.pairs[f"{m1}_{m0}"]
+    result.gap, result.gap_published = first["gap"], first["gap_published"]
+    result.loss, result.loss_published = first["loss"], first["loss_published"]
+    nogap = folder.meta_nogap.get(name, {})
+    closed_image, closed_text = close_gap(image, text)
+    result.gap_nogap = gap_distance(closed_image, closed_text)
+    result.gap_nogap_published = published_number(nogap, "gap_distance")
+    result.loss_nogap = amumo_loss(closed_image, closed_text, model.logit_scale)
+    result.loss_nogap_published = published_number(nogap, "loss")
+    if (
+        agrees(result.gap_nogap, result.gap_nogap_published) is False
+        or agrees(result.loss_nogap, result.loss_nogap_published) is False
+    ):
         raise ExportError(
-            f"{where}: recovered gap {result.gap:.6f} differs from meta_info gap_distance "
-            f"{result.gap_published:.6f} by more than {TOLERANCE:g}; the matrix and meta file do not belong together"
-        )
-    if agrees(result.loss, result.loss_published) is False:
-        raise ExportError(
-            f"{where}: Amumo's loss at logit scale {model.logit_scale:g} is {result.loss:.6f}, not the published "
-            f"{result.loss_published:.6f}; check the model's logit scale in exporter/amumo/models.py"
+            f"{where}: after closing the gap, gap {result.gap_nogap:.6f} / loss {result.loss_nogap:.6f} differ from "
+            f"_nogap_meta_info {result.gap_nogap_published} / {result.loss_nogap_published} by more than {TOLERANCE:g}"
         )
     t = _modality_index(folder.modalities, "text")
     text_block = matrix[t * n : (t + 1) * n, t * n : (t + 1) * n] if t is not None else None
@@ -190,6 +214,56 @@ def _analyse_model(
         modality: stored[q][i * n : (i + 1) * n] for i, modality in enumerate(folder.modalities)
     }
     return result
+
+
+def _published_pairs(
+    meta: dict, key: str, modalities: tuple[str, ...]
+) -> dict[tuple[str, str], float | None]:
+    """meta_info values per modality pair: a number (the first two modalities) or {"a_b": number}."""
+    value = meta.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        return {(modalities[0], modalities[1]): published_number(meta, key)}
+    pairs = {}
+    for name, number in value.items():
+        pair = next(((a, b) for a in modalities for b in modalities if a != b and f"{a}_{b}" == name), None)
+        if pair is None:
+            raise ExportError(f"meta_info '{key}' names pair '{name}', not two of {', '.join(modalities)}")
+        pairs[pair] = published_number({key: number}, key)
+    return pairs
+
+
+def _check_pairs(
+    where: str, blocks: dict[str, np.ndarray], modalities: tuple[str, ...], meta: dict, logit_scale: float
+) -> dict[str, dict[str, float | None]]:
+    """Gap and Amumo loss (a -> b) of every pair meta_info publishes; refuses any disagreement."""
+    gaps = _published_pairs(meta, "gap_distance", modalities)
+    losses = _published_pairs(meta, "loss", modalities)
+    checked: dict[str, dict[str, float | None]] = {}
+    first, reverse = (modalities[0], modalities[1]), (modalities[1], modalities[0])
+    default = [] if reverse in gaps or reverse in losses else [first]
+    for a, b in dict.fromkeys([*gaps, *losses, *default]):
+        gap = gap_distance(blocks[a], blocks[b])
+        loss = amumo_loss(blocks[a], blocks[b], logit_scale)
+        gap_published, loss_published = gaps.get((a, b)), losses.get((a, b))
+        if agrees(gap, gap_published) is False:
+            raise ExportError(
+                f"{where}: recovered {a}-{b} gap {gap:.6f} differs from meta_info gap_distance "
+                f"{gap_published:.6f} by more than {TOLERANCE:g}; the matrix and meta file do not belong together"
+            )
+        if agrees(loss, loss_published) is False:
+            raise ExportError(
+                f"{where}: Amumo's {a}->{b} loss at logit scale {logit_scale:g} is {loss:.6f}, not the published "
+                f"{loss_published:.6f}; check the model's logit scale in exporter/amumo/models.py"
+            )
+        checked[f"{a}_{b}"] = {
+            "gap": gap,
+            "gap_published": gap_published,
+            "loss": loss,
+            "loss_published": loss_published,
+        }
+    return checked
 
 
 def analyse_folder(root: Path, *, skip_bad: bool = False, dtype: str = "float16") -> ImportReport:

@@ -30,6 +30,7 @@ class AmumoFolder:
     modalities: tuple[str, ...]
     matrices: dict[str, Path]  # model name -> similarity file (not the _nogap ones)
     meta: dict[str, dict]  # model name -> <model>_meta_info.json
+    meta_nogap: dict[str, dict]  # model name -> <model>_nogap_meta_info.json (after closing the gap)
     prompts_file: Path
     extra_files: dict[str, Path] = field(default_factory=dict)  # coco_provenance.json, infos.csv
 
@@ -86,16 +87,18 @@ def open_folder(root: Path) -> AmumoFolder:
             matrices[path.stem] = path
     if not matrices:
         raise ExportError(f"{folder}: no <MODEL>.csv or <MODEL>.npy similarity matrices")
-    meta = {}
+    meta, meta_nogap = {}, {}
     for model in matrices:
         meta_path = folder / f"{model}_meta_info.json"
         meta[model] = _read_json(meta_path) if meta_path.is_file() else {}
+        nogap_path = folder / f"{model}_nogap_meta_info.json"
+        meta_nogap[model] = _read_json(nogap_path) if nogap_path.is_file() else {}
     prompts = root / "prompts.txt"
     if not prompts.is_file():
         raise ExportError(f"{root}: prompts.txt not found; it lists the second modality's items")
     modalities = projection_modalities(root / "projections.csv") or DEFAULT_MODALITIES
     extra = {p.name: p for p in (root / "coco_provenance.json", root / "infos.csv") if p.is_file()}
-    return AmumoFolder(root, root.name, modalities, matrices, meta, prompts, extra)
+    return AmumoFolder(root, root.name, modalities, matrices, meta, meta_nogap, prompts, extra)
 
 
 def read_prompts(path: Path, n: int) -> list[str]:

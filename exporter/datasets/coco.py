@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from exporter.datasets.base import PairDataset, PairItem, check_unknown_options, image_loader, option
 from exporter.datasets.pairs_folder import RowError, verify_image
+from exporter.datasets.shared_options import CaptionFilter, parse_filter
 from exporter.errors import ExportError
 
 ANNOTATIONS_FILE = Path("annotations") / "captions_val2017.json"
@@ -73,17 +73,13 @@ def caption_table(data: dict[str, Any], where: str) -> tuple[dict[int, str], dic
     return files, captions
 
 
-def word_pattern(word: str) -> re.Pattern[str]:
-    return re.compile(rf"\b{re.escape(word.strip())}\b", re.IGNORECASE)
-
-
 def select_pairs(
     data: dict[str, Any],
     *,
     n: int,
     seed: int,
     caption: str = "first",
-    word_filter: str | None = None,
+    word_filter: str | CaptionFilter | None = None,
     where: str = "coco",
 ) -> list[CocoPair]:
     """The n (image, caption) pairs for a seed, sorted by image id."""
@@ -92,7 +88,9 @@ def select_pairs(
     if n < 1:
         raise ExportError(f"{where}: n must be positive, got {n}")
     files, captions = caption_table(data, where)
-    pattern = word_pattern(word_filter) if word_filter else None
+    keeps = None
+    if word_filter:
+        keeps = (CaptionFilter((word_filter,)) if isinstance(word_filter, str) else word_filter).keeps
     candidates: list[CocoPair] = []
     for image_id in sorted(captions):
         if image_id not in files:
@@ -100,10 +98,13 @@ def select_pairs(
         options = captions[image_id]
         # Seeded per image, so an image's caption does not depend on n or on the filter.
         chosen = options[0] if caption == "first" else random.Random(f"{seed}:{image_id}").choice(options)
-        if pattern is None or pattern.search(chosen):
+        if keeps is None or keeps(chosen):
             candidates.append(CocoPair(image_id, files[image_id], chosen))
     if len(candidates) < n:
-        what = f" whose caption contains '{word_filter}'" if word_filter else " with captions"
+        if isinstance(word_filter, CaptionFilter):
+            what = " with " + word_filter.describe()
+        else:
+            what = f" whose caption contains '{word_filter}'" if word_filter else " with captions"
         raise ExportError(f"{where}: only {len(candidates)} images{what}, fewer than n={n}; lower n")
     picked = random.Random(seed).sample(candidates, n)
     return sorted(picked, key=lambda pair: pair.image_id)
@@ -111,14 +112,14 @@ def select_pairs(
 
 def load_coco(name: str, options: dict[str, Any], *, seed: int, skip_bad: bool = False) -> PairDataset:
     where = f"dataset '{name}' (coco)"
-    allowed = {"path", "annotations", "images", "n", "caption", "filter", "seed", "description"}
+    allowed = {"path", "annotations", "images", "n", "caption", "filter", "match", "seed", "description"}
     check_unknown_options(options, allowed, where)
     root = Path(option(options, "path", str, ".", where)).expanduser()
     annotations = Path(option(options, "annotations", str, str(root / ANNOTATIONS_FILE), where)).expanduser()
     images = Path(option(options, "images", str, str(root / IMAGES_FOLDER), where)).expanduser()
     n = option(options, "n", int, DEFAULT_N, where)
     caption = option(options, "caption", str, "first", where)
-    word = option(options, "filter", str, None, where)
+    word = parse_filter(options, where)
     seed = option(options, "seed", int, seed, where)
     pairs = select_pairs(
         read_annotations(annotations), n=n, seed=seed, caption=caption, word_filter=word, where=where
@@ -134,14 +135,14 @@ def load_coco(name: str, options: dict[str, Any], *, seed: int, skip_bad: bool =
             if not skip_bad:
                 raise ExportError(
                     f"{message}; fetch it with `python -m exporter fetch coco --out {root} --n {n} --seed {seed}"
-                    f"{' --filter ' + word if word else ''}` or pass --skip-bad"
+                    f"{word.fetch_args() if word else ''}` or pass --skip-bad"
                 ) from error
             skipped.append(message)
             continue
         items.append(
             PairItem(id=str(pair.image_id), text=pair.caption, image=image_loader(path), image_key=key)
         )
-    subset = f", captions containing '{word}'" if word else ""
+    subset = f", {word.describe()}" if word else ""
     return PairDataset(
         name=name,
         kind="coco",

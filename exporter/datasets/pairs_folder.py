@@ -130,6 +130,9 @@ def build_item(row: dict[str, Any], base: Path, *, need_image: bool = True) -> P
     extra = {
         str(k): str(v) for k, v in row.items() if k not in ("id", "image", "text", "label") and v is not None
     }
+    for key, value in extra.items():
+        if key.endswith("_preview"):  # an image depicting another modality (exporter/media.py)
+            extra[key] = str((base / value).resolve())
     return PairItem(id=item_id, text=text, image=image, image_key=image_key, label=label, extra=extra)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from exporter.datasets.base import DEFAULT_SEED, PairDataset
+from exporter.datasets.shared_options import SHARED_OPTIONS, keep_captions, parse_filter, parse_templates
 from exporter.errors import ExportError, did_you_mean
 
 
@@ -26,6 +27,8 @@ class DatasetKind:
     module: str
     function: str
     description: str
+    # True when the loader applies the caption filter itself (coco filters before choosing n).
+    filters_captions: bool = False
 
 
 DATASET_KINDS: dict[str, DatasetKind] = {
@@ -53,7 +56,8 @@ DATASET_KINDS: dict[str, DatasetKind] = {
             "coco",
             "exporter.datasets.coco",
             "load_coco",
-            "MS-COCO captions + val2017 images (options: path, n, caption=first|random, filter, annotations, images)",
+            "MS-COCO captions + val2017 images (options: path, n, caption=first|random, annotations, images)",
+            filters_captions=True,
         ),
         DatasetKind(
             "embeddings",
@@ -79,10 +83,27 @@ def load_dataset(cfg: DatasetConfigLike, *, seed: int = DEFAULT_SEED, skip_bad: 
     kind = DATASET_KINDS.get(cfg.kind)
     if kind is None:
         raise ExportError(unknown_kind_message(cfg.kind, f"dataset '{cfg.name}'"))
+    options = dict(cfg.options or {})
+    where = f"dataset '{cfg.name}' ({cfg.kind})"
+    caption_filter = parse_filter(options, where)
+    templates = parse_templates(options, where)
+    # The loaders see only their own options (coco keeps its filter: it filters before choosing n).
+    shared = set(SHARED_OPTIONS) - ({"filter", "match"} if kind.filters_captions else set())
     loader = getattr(importlib.import_module(kind.module), kind.function)
-    dataset = loader(cfg.name, dict(cfg.options or {}), seed=seed, skip_bad=skip_bad)
+    dataset = loader(
+        cfg.name, {k: v for k, v in options.items() if k not in shared}, seed=seed, skip_bad=skip_bad
+    )
+    if caption_filter is not None and not kind.filters_captions:
+        keep_captions(dataset, caption_filter)
+    if templates is not None:
+        dataset.zero_shot_templates = list(templates)
     if not dataset.items:
         raise ExportError(f"dataset '{cfg.name}' ({cfg.kind}): no pairs left to export; check its source")
+    if len(dataset.items) < 2:
+        raise ExportError(
+            f"dataset '{cfg.name}' ({cfg.kind}): only 1 pair; a modality gap needs at least 2, so add pairs"
+            + (f" or widen its filter ({caption_filter.describe()})" if caption_filter else "")
+        )
     ids = [item.id for item in dataset.items]
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)

@@ -58,6 +58,9 @@ def shape_classes(labels: set[str]) -> list[str]:
     return sorted(labels)
 
 
+POCKET_TEMPLATES = ("{}", "a {}")
+
+
 def load_shapes(name: str, options: dict[str, Any], *, seed: int, skip_bad: bool = False) -> PairDataset:
     where = f"dataset '{name}' (shapes)"
     check_unknown_options(options, {"n", "description"}, where)
@@ -85,4 +88,7 @@ def load_shapes(name: str, options: dict[str, Any], *, seed: int, skip_bad: bool
         ),
         items=items,
         classes=shape_classes(labels) if all(item.label for item in items) else None,
+        # Words the pocket models know (every scene caption starts with "a"): the
+        # defaults' "photo", "of" and "." would be <unk> to them.
+        zero_shot_templates=list(POCKET_TEMPLATES),
     )

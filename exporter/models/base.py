@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -25,6 +26,9 @@ class ModelInfo:
     trained: bool  # False for random weights
     description: str
     cache_key: str  # identifies weights + preprocessing for the embedding cache
+    # A closed vocabulary (the pocket models' word tokenizer) declares which words of a text it
+    # cannot read (they become <unk>); None: the tokenizer reads any text.
+    unknown_words: Callable[[str], list[str]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def temperature(self) -> float:

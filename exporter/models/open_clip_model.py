@@ -26,7 +26,9 @@ from PIL import Image
 
 from exporter.datasets.base import sha256_file
 from exporter.errors import ExportError, did_you_mean
+from exporter.models import hf_tokenizer_files
 from exporter.models.base import ModelInfo, l2_normalise, make_cache_key
+from exporter.models.checkpoint_files import unreadable_message, unreadable_reason
 
 DEFAULT_SEED = 31415
 PROBE_TIMEOUT_S = 3.0  # the whole "is the hub there?" check stays well under 5 s
@@ -266,8 +268,13 @@ def _create(arch: str, spec: str, **kwargs: Any) -> tuple[torch.nn.Module, Any]:
     except ExportError:
         raise
     except Exception as error:  # open_clip raises bare RuntimeErrors on size/key mismatches
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         source = kwargs.get("pretrained") or "random weights"
+        if Path(str(source)).is_file() and unreadable_reason(Path(str(source))) is not None:
+            # Unreadable file: say what is wrong with it (torch's text would suggest weights_only=False).
+            raise ExportError(unreadable_message(spec, Path(str(source)))) from error
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "weights_only" in first:
+            first = type(error).__name__
         raise ExportError(
             f"model '{spec}': cannot load {source} into architecture '{arch}' ({first[:300]}); "
             "check that the checkpoint was trained with this architecture"
@@ -384,8 +391,14 @@ def load_open_clip(
             create_kwargs["force_quick_gelu"] = True
         with hub_offline():
             model, preprocess = _create(arch, spec, pretrained=str(local), **create_kwargs)
-    with hub_offline():
-        tokenizer = _tokenizer(arch, spec)
+    if hf_tokenizer_files.hf_tokenizer_name(arch) is None:
+        with hub_offline():
+            tokenizer = _tokenizer(arch, spec)
+    else:
+        reachable = bool(_hub_endpoint()) and host_reachable(_hub_endpoint())
+        hf_tokenizer_files.check_tokenizer(arch, spec, hub_reachable=reachable)
+        with contextlib.nullcontext() if reachable else hub_offline():
+            tokenizer = _tokenizer(arch, spec)
     logit_scale, logit_bias = logit_params(model)
     family, objective = family_of(arch, logit_bias)
     info = ModelInfo(

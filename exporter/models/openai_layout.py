@@ -20,6 +20,7 @@ import torch
 
 from exporter.errors import ExportError
 from exporter.models.base import ModelInfo, make_cache_key
+from exporter.models.checkpoint_files import unreadable_message
 from exporter.models.open_clip_model import (
     OpenClipModel,
     checkpoint_hash,
@@ -43,11 +44,9 @@ def read_checkpoint(path: Path, spec: str) -> dict[str, Any]:
         try:
             data = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as error:
-            raise ExportError(
-                f"model '{spec}': {path} is not a readable PyTorch checkpoint ({error})"
-            ) from error
+            raise ExportError(unreadable_message(spec, path)) from error
     except Exception as error:
-        raise ExportError(f"model '{spec}': {path} is not a readable PyTorch checkpoint ({error})") from error
+        raise ExportError(unreadable_message(spec, path)) from error
     if not isinstance(data, dict):
         raise ExportError(
             f"model '{spec}': {path} holds a {type(data).__name__}, not a checkpoint dictionary"

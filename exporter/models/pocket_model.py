@@ -34,6 +34,7 @@ def load_pocket(spec: str, *, device: str = "auto", cache_dir: Path, seed: int =
             tokenizer=checkpoint_hash(Path(artifact.tokenizer_file), Path(cache_dir)),
             preprocess=repr(preprocess),
         ),
+        unknown_words=tokenizer.unknown_words,
     )
     wrapped = OpenClipModel(model, preprocess, tokenizer, torch_device, info)
     # The pipeline reads training dynamics (artifact.dynamics_file) from here.

@@ -30,6 +30,7 @@ class PrecomputedModel:
         self.vectors = vectors
         self.modalities = order_modalities(set(vectors))
         self.info = info
+        self.provenance: dict | None = None
 
     def precomputed_vectors(self, dataset: PairDataset) -> dict[str, np.ndarray]:
         """The dataset's modalities, L2-normalised; rows must line up with its pairs."""
@@ -123,4 +124,8 @@ def load_precomputed(
         description=description,
         cache_key=digest.hexdigest()[:32],
     )
-    return PrecomputedModel(folder, vectors, info)
+    model = PrecomputedModel(folder, vectors, info)
+    # Where the vectors came from (exporter/amumo writes the import's checks here); goes to the manifest.
+    provenance = meta.get("import")
+    model.provenance = provenance if isinstance(provenance, dict) else None
+    return model

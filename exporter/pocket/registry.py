@@ -244,7 +244,7 @@ def ensure_pocket_model(
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(f"pocket cache {root}: cannot create ({exc}); pass a writable --cache-dir") from exc
+        raise ExportError(f"pocket cache {root}: cannot create ({exc}); pass a writable --cache") from exc
     result = train_pocket(spec, seed=seed, progress=progress)
     model_name = f"pocket-{pocket_name}-{key[:12]}"
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{pocket_name}-", dir=root))

@@ -53,6 +53,10 @@ class WordTokenizer:
     def vocab_size(self) -> int:
         return len(self.vocab)
 
+    def unknown_words(self, text: str) -> list[str]:
+        """The words of text outside the vocabulary (each once, in order): they would become <unk>."""
+        return list(dict.fromkeys(w for w in split_words(text) if w not in self.ids))
+
     def encode(self, text: str) -> list[int]:
         """Token ids with <sot> and <eot>, no padding, not truncated."""
         return [self.sot_id, *(self.ids.get(w, self.unk_id) for w in split_words(text)), self.eot_id]

@@ -89,4 +89,14 @@ def write_folder(root: Path, models: dict[str, dict]) -> dict[str, np.ndarray]:
             "cluster_sort_idcs": list(range(N)),
         }
         (root / "similarities" / f"{name}_meta_info.json").write_text(json.dumps(meta), encoding="utf-8")
+        # Amumo's gap-closed variant: each side moved half the centroid difference, renormalised.
+        half = (image.mean(0) - text.mean(0)) / 2
+        closed_image, closed_text = _unit(image - half), _unit(text + half)
+        nogap = {
+            "gap_distance": float(np.linalg.norm(closed_image.mean(0) - closed_text.mean(0))),
+            "loss": amumo_loss_by_loops(closed_image, closed_text, spec["scale"]),
+        }
+        (root / "similarities" / f"{name}_nogap_meta_info.json").write_text(
+            json.dumps(nogap), encoding="utf-8"
+        )
     return truths

@@ -80,6 +80,9 @@ def test_skip_bad_imports_realigns_and_reports(folder, imported) -> None:
     by_model = {m["model"]: m for m in report["models"]}
     assert by_model["CLOOB_LAION400M"]["precision"] == "float32"
     assert by_model["CyCLIP"]["alignment_status"] == "realigned" and by_model["CLOOB"]["refused"]
+    # The gap-closed numbers Amumo published are reproduced too (close the gap, Amumo's loss).
+    assert by_model["CLIP"]["loss_nogap"] == pytest.approx(by_model["CLIP"]["loss_nogap_published"], abs=1e-4)
+    assert by_model["CLIP"]["gap_nogap_published"] < 0.1 < by_model["CLIP"]["gap_published"]
     meta = json.loads((out / "CyCLIP" / "model.json").read_text(encoding="utf-8"))
     assert meta["logit_scale"] == 100.0 and meta["family"] == "cyclip"
 
@@ -99,7 +102,7 @@ def test_meta_info_mismatch_and_unknown_model_are_refused(tmp_path, capsys) -> N
     root = tmp_path / "Bad_size-60"
     write_folder(root, {"CLIP": {"seed": 1, "scale": 100.0, "gap_offset": 0.01}})
     assert main(["import", "amumo", str(root), "--out", str(tmp_path / "o")]) == 1
-    assert "model 'CLIP': recovered gap" in capsys.readouterr().err
+    assert "model 'CLIP': recovered image-text gap" in capsys.readouterr().err
     other = tmp_path / "Unknown_size-60"
     write_folder(other, {"CLIPP": {"seed": 1, "scale": 100.0}})
     assert main(["import", "amumo", str(other), "--out", str(tmp_path / "o")]) == 1

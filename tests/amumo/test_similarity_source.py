@@ -39,14 +39,16 @@ def _write(root: Path, *, three: bool = False, bad_gram: bool = False) -> tuple[
 def _config(root: Path) -> str:
     return f"""
 [export]
-projections = ["pca"]
-gap_fractions = [0.0, 1.0]
+projections = ["gap", "pca"]
+gap_fractions = [0.0, 0.5, 1.0]
 [[datasets]]
 name = "toy"
 kind = "embeddings"
 path = "{root}"
 [[models]]
 spec = "embeddings:{root / "m"}"
+projections = ["pca"]
+gap_fractions = [0.0, 1.0]
 """
 
 
@@ -63,6 +65,10 @@ def test_similarity_matrix_exports_like_its_embeddings(tmp_path: Path, three: bo
     assert (
         model["logit_scale"] == 50.0 and model["embed_dim"] == 12
     )  # the rank recovered, not a stored dimension
+    # The model's own projections and gap fractions override [export]'s.
+    result = tmp_path / "out" / "results" / model["slug"] / "toy"
+    assert json.loads((result / "projections.json").read_text())["methods"] == ["pca"]
+    assert [step["fraction"] for step in json.loads((result / "gap.json").read_text())["steps"]] == [0.0, 1.0]
     assert manifest["datasets"][0]["modalities"] == (
         ["image", "text", "audio"] if three else ["image", "text"]
     )
@@ -74,3 +80,9 @@ def test_a_matrix_that_is_not_a_gram_matrix_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"similarity.csv: not positive semidefinite"):
         run_export(config, tmp_path / "out", cache_dir=tmp_path / "cache")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_model_override_is_refused_with_one_line(tmp_path: Path) -> None:
+    text = _config(tmp_path).replace('projections = ["pca"]\ngap', 'projections = ["umapp"]\ngap')
+    with pytest.raises(ExportError, match=r"\[\[models\]\] #1: unknown projection 'umapp'"):
+        parse_config(text, tmp_path / "c.toml")

@@ -122,7 +122,12 @@ def test_figures_load_lazily_and_plotly_only_with_a_chart(browser, built_site):
         assert set(h for h in head if "/data/" in h) <= set(fetched)  # everything preloaded is used
         # No modebar: no unnamed buttons inside the chart, nothing off the host.
         assert page.locator("#fig-landscape .modebar-btn, #fig-landscape .modebar a").count() == 0
-        assert page.evaluate("() => document.querySelectorAll('[role=img] a, [role=img] button, [role=img] [tabindex]').length") == 0
+        assert (
+            page.evaluate(
+                "() => document.querySelectorAll('[role=img] a, [role=img] button, [role=img] [tabindex]').length"
+            )
+            == 0
+        )
         fp.assert_clean()
     finally:
         fp.context.close()

@@ -52,7 +52,7 @@ def test_slug():
         (GOOD.replace('kind = "shapes"', 'kind = "samples"\nname = "samples"'), r"used twice"),
         ("[[models]]\nspec='x'", r"no \[\[datasets\]\]"),
         (GOOD + '\n[[models]]\nspec = "pocket:infonce"\n', r"share the slug"),
-        (GOOD.replace("seed = 7", "thumbnail_px = 400"), r"at most 160"),
+        (GOOD.replace("seed = 7", "thumbnail_px = 400"), r"between 1 and 160"),
     ],
 )
 def test_bad_config_lines(text, message):

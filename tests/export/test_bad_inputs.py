@@ -93,7 +93,114 @@ def _truncated_jpeg(folder: Path, arch: str) -> str:
     return _pairs_config(arch, write_pairs_folder(folder / "colours", truncated_image="blue-circle"))
 
 
+def _base(arch: str, **kwargs) -> str:
+    return config_text(tiny_arch=arch, pairs=None, checkpoint=None, samples_n=3, **kwargs)
+
+
+def _export_option(line: str) -> Case:
+    """A config whose [export] table gains one line."""
+    return lambda folder, arch: _base(arch).replace("clusters = 3", f"clusters = 3\n{line}")
+
+
+def _dataset_option(line: str) -> Case:
+    """A config whose samples dataset gains one line."""
+    return lambda folder, arch: _base(arch).replace('kind = "samples"', f'kind = "samples"\n{line}')
+
+
+def _one_pair_folder(folder: Path, arch: str) -> str:
+    pairs = write_pairs_folder(folder / "colours")
+    rows = (pairs / "pairs.jsonl").read_text(encoding="utf-8").splitlines()
+    (pairs / "pairs.jsonl").write_text(rows[0] + "\n", encoding="utf-8")
+    return _pairs_config(arch, pairs)
+
+
+def _checkpoint_file(data: bytes) -> Case:
+    def build(folder: Path, arch: str) -> str:
+        path = folder / "weights.pt"
+        path.write_bytes(data)
+        return _base(arch).replace(f"open_clip:{arch}:random", f"open_clip:{arch}:{path.as_posix()}")
+
+    return build
+
+
+def _truncated_checkpoint(folder: Path, arch: str) -> str:
+    import open_clip
+    import torch
+
+    full = folder / "full.pt"
+    torch.save(open_clip.create_model(arch).state_dict(), full)
+    return _checkpoint_file(full.read_bytes()[:5000])(folder, arch)
+
+
 CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
+    "negative seed": (
+        lambda folder, arch: _base(arch, seed=-5),
+        ("export.toml [export]", "'seed' must be between 0 and 4294967295, got -5"),
+    ),
+    "huge seed": (
+        lambda folder, arch: _base(arch, seed=99999999999999999),
+        ("export.toml [export]", "'seed' must be between 0 and"),
+    ),
+    "tiny landscape step": (
+        _export_option("landscape_step = 1e-9"),
+        ("export.toml [export]", "'landscape_step' 1e-09 gives", "at most 2001"),
+    ),
+    "infinite landscape stop": (
+        _export_option("landscape_stop = inf"),
+        ("export.toml [export]", "'landscape_stop' must be a finite number"),
+    ),
+    "landscape start above stop": (
+        _export_option("landscape_start = 6.0"),
+        ("'landscape_start' (6.0) must be below 'landscape_stop' (5.0)",),
+    ),
+    "no gap fractions": (
+        _export_option("gap_fractions = []"),
+        ("export.toml [export]", "'gap_fractions' is empty"),
+    ),
+    "NaN gap fraction": (
+        _export_option("gap_fractions = [0.0, nan]"),
+        ("'gap_fractions' holds nan", "[0, 1]"),
+    ),
+    "gap fraction above 1": (_export_option("gap_fractions = [0.0, 1.5]"), ("'gap_fractions' holds 1.5",)),
+    "huge batch": (
+        lambda folder, arch: _base(arch).replace("batch_size = 4", "batch_size = 100000"),
+        ("'batch_size' must be between 1 and 4096",),
+    ),
+    "no projections": (
+        lambda folder, arch: _base(arch).replace('projections = ["pca"]', "projections = []"),
+        ("'projections' is empty",),
+    ),
+    "one-pair n": (
+        lambda folder, arch: _base(arch).replace("n = 3", "n = 1"),
+        ("export.toml [[datasets]] #1", "'n' must be at least 2"),
+    ),
+    "one-pair folder": (_one_pair_folder, ("dataset 'colours' (pairs)", "only 1 pair", "at least 2")),
+    "template without a slot": (
+        _dataset_option('templates = ["a photo"]'),
+        ("export.toml [[datasets]] #1", "template 'a photo' must hold exactly one '{}'"),
+    ),
+    "template with a named slot": (
+        _dataset_option('templates = ["a {name}"]'),
+        ("template 'a {name}' must hold exactly one '{}'",),
+    ),
+    "match without filter": (_dataset_option('match = "all"'), ("option 'match' needs 'filter'",)),
+    "bad match": (_dataset_option('filter = ["cat"]\nmatch = "most"'), ("'match' must be 'any' or 'all'",)),
+    "filter matches nothing": (
+        _dataset_option('filter = ["zebra", "cat"]\nmatch = "all"'),
+        ("dataset 'samples'", "no caption matches", "captions containing 'zebra' and 'cat'"),
+    ),
+    "text file as checkpoint": (
+        _checkpoint_file(b"hello, these are not weights\n"),
+        ("weights.pt is a text file, not a PyTorch checkpoint", "save the checkpoint again"),
+    ),
+    "random bytes as checkpoint": (
+        _checkpoint_file(bytes(range(256)) * 40),
+        ("weights.pt is not a PyTorch checkpoint (its bytes match no checkpoint format)",),
+    ),
+    "truncated checkpoint": (
+        _truncated_checkpoint,
+        ("weights.pt is truncated or damaged (its zip archive is incomplete)",),
+    ),
     "unknown model kind": (_unknown_model_kind, ("open_clp", "did you mean 'open_clip")),
     "unknown open_clip architecture": (_unknown_architecture, ("TinyTestCLP", "TinyTestCLIP")),
     "unknown dataset kind": (_unknown_dataset_kind, ("'sample'", "did you mean 'samples'")),
@@ -127,6 +234,15 @@ def test_bad_input_fails_in_one_line_and_writes_nothing(
     line = assert_one_error_line(err)
     for part in expected:
         assert part in line, line
+    for misleading in (
+        "weights_only",
+        "staging",
+        "0x",
+        "(101)",
+        "--cache-dir",
+        "trained with this architecture",
+    ):
+        assert misleading not in line, line
     assert not fresh.exists()
     assert leftovers(fresh) == []
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from exporter.contract import canonical_json, decode_array, quantisation_step, validate
+from exporter.contract import EXPORT_MARKER, canonical_json, decode_array, quantisation_step, validate
 
 from ._support import data_files, export_args, leftovers, run_exporter
 
@@ -45,13 +45,21 @@ def test_cli_reports_what_it_wrote(cli_export) -> None:
     info = _load(out, "build-info.json")
     assert info["pairs_embedded"] == 2 * (8 + 6)
     assert set(info["stage_seconds"]) >= {"datasets", "models", "embed", "similarity", "gap", "projections"}
+    # What decides byte-identity across machines is recorded (README: Reproducibility).
+    machine = info["machine"]
+    import torch
+
+    assert machine["torch"] == torch.__version__ and machine["torch_threads"] >= 1
+    assert machine["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert machine["pocket_training_threads"] == 1 and isinstance(machine["cpu_flags"], list)
+    assert machine["cpu"]
 
 
 def test_every_file_validates_and_is_canonical(cli_export) -> None:
     out, _ = cli_export
     manifest = _load(out, "manifest.json")
     validate(manifest, "manifest", where="manifest.json")
-    referenced = {"manifest.json", "build-info.json"}
+    referenced = {"manifest.json", "build-info.json", EXPORT_MARKER}
     for dataset in manifest["datasets"]:
         validate(_load(out, dataset["items"]), "items", where=dataset["items"])
         referenced.add(dataset["items"])

@@ -151,3 +151,26 @@ def test_single_class_subset_exports_without_zeroshot(tiny_arch, shared_cache, t
     (result,) = manifest["results"]
     assert "zeroshot" not in result["files"] and "zeroshot" not in result["metrics"]
     assert not (out / "results" / "open-clip-tinytestclip-random" / "samples" / "zeroshot.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "kind"),
+    [
+        (lambda text: text[: len(text) // 2], "JSONDecodeError"),
+        (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "results"}), "KeyError"),
+        (lambda text: json.dumps({**json.loads(text), "models": 3}), "TypeError"),
+    ],
+)
+def test_only_with_a_damaged_previous_manifest(
+    damage, kind, small_config, reference_export, shared_cache, tmp_path, capsys
+) -> None:
+    out = tmp_path / "data"
+    shutil.copytree(reference_export, out)
+    manifest = out / "manifest.json"
+    manifest.write_text(damage(manifest.read_text(encoding="utf-8")), encoding="utf-8")
+    before = snapshot(out)
+    capsys.readouterr()
+    assert main(export_args(small_config, out, shared_cache, "--only", "samples")) == 1
+    line = assert_one_error_line(capsys.readouterr().err)
+    assert f"{manifest} is damaged ({kind}" in line and "without --only" in line, line
+    assert snapshot(out) == before and leftovers(out) == []

@@ -39,6 +39,12 @@ def test_committed_data_follows_the_contract():
             for step in payload["steps"] if kind == "gap" else []:
                 step_file = json.loads((DATA / step["matrix_file"]).read_text(encoding="utf-8"))
                 validate(step_file, "gap-step", where=step["matrix_file"])
+    for entry in manifest.get("augmentations", []):
+        validate(
+            json.loads((DATA / entry["file"]).read_text(encoding="utf-8")),
+            "augmentation",
+            where=entry["file"],
+        )
     for entry in manifest["training"]:
         validate(
             json.loads((DATA / entry["file"]).read_text(encoding="utf-8")), "training", where=entry["file"]

@@ -173,6 +173,10 @@ export async function openExport(config) {
       if (!data._resolved) {
         for (const item of data.items) {
           item.imageUrl = item.image ? withVersion(new URL(item.image, url), version).href : null;
+          // Other modalities (audio, molecule): their preview images, resolved the same way.
+          for (const entry of Object.values(item.media || {})) {
+            entry.imageUrl = entry.image ? withVersion(new URL(entry.image, url), version).href : null;
+          }
         }
         data._resolved = true;
       }

@@ -107,9 +107,11 @@ export function modelLabel(model) {
   return model.label || model.name;
 }
 
-/** Escape text that must pass through plotly (which renders a subset of HTML). */
+/** Escape text that must pass through plotly (which renders a subset of HTML).
+ * Only & < > need it: without "<" no tag can start. plotly decodes just a few
+ * entities (&amp; &lt; &gt; ...), so an escaped quote would show as "&quot;". */
 export function plotlyText(text) {
-  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 export function formatNumber(value, digits = 3) {

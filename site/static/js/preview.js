@@ -15,6 +15,21 @@ let lastTap = null;
 document.addEventListener("pointerup", (event) => {
   if (event.pointerType === "touch") lastTap = { y: event.clientY, time: performance.now() };
 }, { capture: true, passive: true });
+/** Captions longer than this show their start and a "full text" box (a 10,000-character
+ * caption would otherwise stretch its figure by thousands of pixels). */
+export const CLAMP_CHARS = 280;
+
+function showClamped(s, text) {
+  const long = text.length > CLAMP_CHARS;
+  s.caption.textContent = long ? `${text.slice(0, CLAMP_CHARS).trimEnd()}…` : text;
+  s.full.hidden = !long;
+  if (!long) return;
+  if (s.fullText.textContent !== text) {
+    s.full.open = false;
+    s.summary.textContent = `Full text (${text.length.toLocaleString("en")} characters)`;
+    s.fullText.textContent = text;
+  }
+}
 
 export function createPreview({ placeholder = "Point at the figure to see the items." } = {}) {
   const empty = el("p", { class: "fig-preview-empty", text: placeholder });
@@ -31,9 +46,15 @@ export function createPreview({ placeholder = "Point at the figure to see the it
       const tag = el("span", { class: "fig-preview-tag" });
       const img = el("img", { class: "fig-preview-thumb", attrs: { decoding: "async", width: "96", height: "96" } });
       const caption = el("p", { class: "fig-preview-caption" });
-      const node = el("figure", { class: "fig-preview-item" }, [tag, img, caption]);
+      // Long texts are clamped; the whole text is one click away, in a scrolling box.
+      const fullText = el("p", { class: "fig-preview-fulltext" });
+      const summary = el("summary");
+      const full = el("details", { class: "fig-preview-full" }, [summary, fullText]);
+      const link = el("a", { class: "fig-preview-link", attrs: { rel: "noopener noreferrer", target: "_blank" } });
+      const credit = el("p", { class: "fig-preview-credit" });
+      const node = el("figure", { class: "fig-preview-item" }, [tag, img, caption, full, link, credit]);
       list.append(node);
-      slots.push({ node, tag, img, caption });
+      slots.push({ node, tag, img, caption, full, summary, fullText, link, credit });
     }
     return slots[i];
   }
@@ -59,19 +80,28 @@ export function createPreview({ placeholder = "Point at the figure to see the it
       s.node.dataset.modality = modality;
       s.node.dataset.index = String(entry.index);
       s.tag.textContent = `${entry.role ? `${entry.role}: ` : ""}${modality} #${entry.index}${item.id ? ` · ${item.id}` : ""}`;
-      if (modality === "image" && item.imageUrl) {
-        if (s.img.getAttribute("src") !== item.imageUrl) s.img.setAttribute("src", item.imageUrl);
-        s.img.alt = `image ${item.id || entry.index}`;
+      const view = modalityView(item, modality);
+      if (view.imageUrl) {
+        if (s.img.getAttribute("src") !== view.imageUrl) s.img.setAttribute("src", view.imageUrl);
+        s.img.alt = view.alt;
         s.img.hidden = false;
-        s.caption.textContent = "";
-        s.caption.hidden = true;
       } else {
         s.img.hidden = true;
         s.img.removeAttribute("src");
-        const text = modality === "text" ? item.text : (item.extra && item.extra[modality]) || item.text;
-        s.caption.textContent = text;
-        s.caption.hidden = false;
       }
+      showClamped(s, String(view.text || ""));
+      s.caption.hidden = !view.text;
+      // Only http(s) links were exported (exporter/media.py); the text is set, never parsed.
+      if (view.link) {
+        s.link.href = view.link;
+        s.link.textContent = view.linkText;
+        s.link.hidden = false;
+      } else {
+        s.link.removeAttribute("href");
+        s.link.hidden = true;
+      }
+      s.credit.textContent = view.credit || "";
+      s.credit.hidden = !view.credit;
     });
     for (let i = entries.length; i < slots.length; i++) slots[i].node.hidden = true;
     score.textContent = info.score === null || info.score === undefined
@@ -89,6 +119,35 @@ export function createPreview({ placeholder = "Point at the figure to see the it
   }
 
   return { element, show, clear };
+}
+
+const LINK_TEXT = { audio: "source video", molecule: "source" };
+
+/**
+ * What one item shows for one modality: the image thumbnail (with its credit),
+ * the caption, or another modality's own preview (a spectrogram, a drawn
+ * molecule) with its text and source link. Never a file name.
+ */
+export function modalityView(item, modality) {
+  const extra = item.extra || {};
+  const media = (item.media || {})[modality] || {};
+  if (modality === "image") {
+    const imageUrl = item.imageUrl || media.imageUrl || null;
+    return {
+      imageUrl, alt: `image ${item.id}`, text: imageUrl ? "" : "(image not redistributed)",
+      // The original's address (a photograph's Flickr page) when it is a web link.
+      credit: extra.credit || "", link: media.link || (/^https?:\/\//.test(extra.source || "") ? extra.source : null), linkText: "source",
+    };
+  }
+  if (modality === "text") return { imageUrl: null, text: item.text, link: null, credit: "" };
+  return {
+    imageUrl: media.imageUrl || null,
+    alt: `${modality} of item ${item.id}`,
+    text: media.text || extra[modality] || "",
+    link: media.link || null,
+    linkText: LINK_TEXT[modality] || "source",
+    credit: "",
+  };
 }
 
 /** Preview entries for a matrix cell (stacked indices row, col). */

@@ -101,7 +101,13 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       const matrix = data.current;
       let score = null;
       if (modalities().length > 1) score = matrix.offset + matrix.scale * matrix.data[i * matrix.cols + n() + i];
-      preview.show(pointEntries(index, n(), modalities(), items()), { score, scoreLabel: `pair similarity (${modalities()[0]}–${modalities()[1] || ""})`, note: "" });
+      // Three or more modalities: every pair's similarity of this item, in the note.
+      const cell = (a, b) => matrix.offset + matrix.scale * matrix.data[(a * n() + i) * matrix.cols + b * n() + i];
+      const others = [];
+      for (let a = 0; a < modalities().length; a++) {
+        for (let b = a + 1; b < modalities().length; b++) if (a + b > 1) others.push(`${modalities()[a]}–${modalities()[b]} ${formatNumber(cell(a, b))}`);
+      }
+      preview.show(pointEntries(index, n(), modalities(), items()), { score, scoreLabel: `pair similarity (${modalities()[0]}–${modalities()[1] || ""})`, note: others.join(" · ") });
       matrixView.highlightItems(partners);
     },
   });
@@ -109,8 +115,14 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   function describeStep() {
     const step = data.gap.steps[stepIndex];
     const loss = (step.loss_i2t + step.loss_t2i) / 2;
-    status.textContent = `gap (centroid distance) ${formatNumber(step.centroid_distance)} · loss ${formatNumber(loss)} `
-      + `(image→text ${formatNumber(step.loss_i2t)}, text→image ${formatNumber(step.loss_t2i)}) · R@1 image→text ${formatNumber(step.recall_i2t.r1, 2)}`;
+    if (step.pairs) {
+      // k modalities: one slider closes every pairwise gap; report each pair.
+      status.textContent = Object.entries(step.pairs).map(([name, p]) => `${name.replace("-", "–")}: gap ${formatNumber(p.centroid_distance)}, `
+        + `loss ${formatNumber((p.loss_i2t + p.loss_t2i) / 2)}, R@1 ${formatNumber(p.recall_i2t.r1, 2)}`).join(" · ");
+    } else {
+      status.textContent = `gap (centroid distance) ${formatNumber(step.centroid_distance)} · loss ${formatNumber(loss)} `
+        + `(image→text ${formatNumber(step.loss_i2t)}, text→image ${formatNumber(step.loss_t2i)}) · R@1 image→text ${formatNumber(step.recall_i2t.r1, 2)}`;
+    }
     slider.output.textContent = `${Math.round(step.fraction * 100)}% closed`;
     slider.input.setAttribute("aria-valuetext", `${Math.round(step.fraction * 100)} percent of the gap closed; gap ${formatNumber(step.centroid_distance)}, loss ${formatNumber(loss)}`);
     const f = step.fraction;

@@ -12,7 +12,14 @@ const XS = { distance: "remaining centroid distance (signed)", delta: "shift δ 
 
 export const render = figure("landscape", async ({ mount, options, ctx, arrived, datasetModels }) => {
   const { datasetName, models } = datasetModels();
-  const gaps = await Promise.all(models.map((m) => ctx.load(m, "gap")));
+  const loaded = await Promise.all(models.map((m) => ctx.load(m, "gap")));
+  // Three or more modalities: options.pair ("image-audio") picks that pair's own landscape.
+  const gaps = loaded.map((gap) => {
+    if (!options.pair || !gap.pairs) return gap;
+    const entry = gap.pairs.find((p) => p.modalities.join("-") === options.pair);
+    if (!entry) throw new Error(`no modality pair ${options.pair}; the data has ${gap.pairs.map((p) => p.modalities.join("-")).join(", ")}`);
+    return { ...gap, landscape: entry.landscape };
+  });
   arrived();
   let lossKey = LOSSES[options.loss] ? options.loss : "loss";
   let xKey = XS[options.x] ? options.x : "distance";

@@ -42,7 +42,15 @@ export const render = figure("metrics", async ({ mount, options, ctx, arrived, d
     if (!spec) throw new Error(`unknown metrics column ${id}; use one of ${Object.keys(COLUMNS).join(", ")} or zeroshot:<template>`);
     return { id, heading: spec[0], get: spec[1], digits: spec[2], description: spec[3] };
   });
-  const rows = models.map((model) => ({ model, metrics: ctx.result(model, datasetName).metrics }));
+  // Three or more modalities: one row per modality pair ("i→t" then means first→second of the pair).
+  const rows = models.flatMap((model) => {
+    const metrics = ctx.result(model, datasetName).metrics;
+    if (!metrics.pairs || options.pairs === false) return [{ model, metrics, pair: null }];
+    return Object.entries(metrics.pairs).map(([pair, values]) => ({
+      model, pair, metrics: { ...values, closed: metrics.closed && metrics.closed.pairs ? metrics.closed.pairs[pair] : null },
+    }));
+  });
+  const rowLabel = (row) => (row.pair ? `${modelLabel(row.model)} · ${row.pair.replace("-", "–")}` : modelLabel(row.model));
   let sortKey = options.sort || null;
   let sortDir = options.descending ? "descending" : "ascending";
 
@@ -66,7 +74,7 @@ export const render = figure("metrics", async ({ mount, options, ctx, arrived, d
   table.append(caption, el("thead", {}, [headRow]), tbody);
 
   function value(row, column) {
-    if (column.id === "model") return modelLabel(row.model).toLowerCase();
+    if (column.id === "model") return rowLabel(row).toLowerCase();
     const v = column.get(row.metrics);
     return v === undefined || v === null ? null : v;
   }
@@ -88,8 +96,8 @@ export const render = figure("metrics", async ({ mount, options, ctx, arrived, d
       else th.removeAttribute("aria-sort");
     }
     tbody.replaceChildren(...sorted.map((row) => {
-      const name = el("th", { attrs: { scope: "row" } }, [el("span", { text: modelLabel(row.model) }), " ", untrainedBadge(row.model)]);
-      return el("tr", { dataset: { model: row.model.name } }, [name, ...columns.map((column) => {
+      const name = el("th", { attrs: { scope: "row" } }, [el("span", { text: rowLabel(row) }), " ", untrainedBadge(row.model)]);
+      return el("tr", { dataset: { model: row.model.name, pair: row.pair || "" } }, [name, ...columns.map((column) => {
         const v = value(row, column);
         return el("td", { text: v === null ? "–" : Number(v).toFixed(column.digits) });
       })]);

@@ -10,7 +10,10 @@ const DIRECTIONS = { i2t: "image → text", t2i: "text → image" };
 
 function itemView(item, modality) {
   if (modality === "image" && item.imageUrl) {
-    return el("img", { src: item.imageUrl, alt: `image ${item.id}`, attrs: { decoding: "async", loading: "lazy" } });
+    // A photograph keeps its credit line (its licence may require it).
+    const credit = item.extra && item.extra.credit;
+    const img = el("img", { src: item.imageUrl, alt: `image ${item.id}`, attrs: { decoding: "async", loading: "lazy" } });
+    return credit ? el("span", { class: "fig-retrieval-image" }, [img, el("span", { class: "fig-preview-credit", text: credit })]) : img;
   }
   return el("p", { class: "fig-preview-caption", text: item.text });
 }

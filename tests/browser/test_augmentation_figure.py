@@ -1,0 +1,95 @@
+"""The augmentation figure in a real site build: a precomputed series (tests/series.py)
+exported, an article citing its numbers, the figure drawn, switched and credited."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from http.server import ThreadingHTTPServer
+
+import pytest
+from browser_support import FigurePage, QuietHandler
+
+from exporter.config import parse_config
+from exporter.pipeline import run_export
+from tests.series import series_folder
+
+ARTICLE = """---
+title: "Augmentations"
+---
+
+# Series
+
+Blurred to the end, CLIP's image matches its caption at
+{{ augmentation amumo-augment:CLIP amumo-augment summary.blur.image_caption_end | fixed:3 }}.
+
+::: figure augmentation {#fig-aug}
+dataset: amumo-augment
+options: augmentation=blur
+alt: Image-caption similarity along each augmentation.
+
+The series.
+:::
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    sitebuild = pytest.importorskip("sitebuild")
+    root = tmp_path_factory.mktemp("aug")
+    folder, _ = series_folder(root / "series")
+    config = parse_config(
+        f'[[augmentation_series]]\nname = "amumo-augment"\npath = "{folder.as_posix()}"\n', root / "x.toml"
+    )
+    run_export(config, root / "data", cache_dir=root / "cache", device="cpu")
+    (root / "article").mkdir()
+    (root / "article" / "index.md").write_text(ARTICLE, encoding="utf-8")
+    sitebuild.build_site(root / "article", root / "data", root / "www" / "repo")
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "www"))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/repo/", root
+    server.shutdown()
+    server.server_close()
+
+
+def test_augmentation_figure(browser, built):
+    url, root = built
+    payload = json.loads(
+        (root / "data/results/amumo-augment-clip/amumo-augment/augmentation.json").read_text()
+    )
+    summary = payload["summary"]
+    html = (root / "www/repo/index.html").read_text(encoding="utf-8")
+    assert f"{summary['blur']['image_caption_end']:.3f}" in html
+    fp = FigurePage(browser, (url, root))
+    try:
+        page = fp.page
+        page.goto(url + "index.html")
+        page.locator("#fig-aug .figure-mount").scroll_into_view_if_needed()
+        page.wait_for_selector(
+            "#fig-aug .figure-mount[data-rendered='true'], #fig-aug .fig-error", timeout=15000
+        )
+        assert page.locator("#fig-aug .fig-error").count() == 0
+        row = page.locator("#fig-aug tbody tr").first
+        assert row.locator("th").text_content() == "CLIP RN50"
+        assert row.locator("td").nth(3).text_content() == f"{summary['blur']['series_gap_mean']:.3f}"
+        # Recovered series have no shared frame: no per-step gap measure is offered.
+        options = page.eval_on_selector_all(
+            "#fig-aug select >> nth=1 >> option", "os => os.map(o => o.value)"
+        )
+        assert options == ["image_caption", "image_original"]
+        page.locator("#fig-aug select").first.select_option("hshift")
+        assert (
+            page.locator("#fig-aug tbody tr td").nth(3).text_content()
+            == f"{summary['hshift']['series_gap_mean']:.3f}"
+        )
+        assert "step 3" in page.locator("#fig-aug .fig-note").text_content()
+        credits = page.eval_on_selector_all(
+            "#fig-aug .fig-aug-base figcaption", "cs => cs.map(c => c.textContent)"
+        )
+        assert credits == ["DiffusionDB (CC0 1.0)"] * 2
+        fp.assert_clean()
+    finally:
+        fp.context.close()

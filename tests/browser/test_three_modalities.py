@@ -1,0 +1,83 @@
+"""Three modalities in the page: the preview shows audio as a spectrogram with
+its source link (never a file name), the slider reports every pair, and the
+metrics table has a row per modality pair. Data: a real export of the
+synthetic triplets (tests/triplets.py)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from http.server import ThreadingHTTPServer
+
+import pytest
+from browser_support import FigurePage, QuietHandler
+from harness import SUBPATH, figure_config, prepare_root
+
+from tests.triplets import N, export_triplets
+
+
+@pytest.fixture(scope="module")
+def served3(tmp_path_factory):
+    root = tmp_path_factory.mktemp("served3")
+    out, _ = export_triplets(root / "work")
+    top = prepare_root(root / "site", out)
+    handler = functools.partial(QuietHandler, directory=str(root / "site"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top
+    server.shutdown()
+    server.server_close()
+
+
+def test_three_modalities_preview_slider_and_table(browser, served3):
+    fp = FigurePage(browser, served3)
+    try:
+        page = fp.open(
+            "three",
+            [
+                figure_config("explorer", "fig-3", dataset="triplets"),
+                figure_config("metrics", "fig-3m", dataset="triplets"),
+                figure_config("landscape", "fig-3l", dataset="triplets", options={"pair": "text-audio"}),
+            ],
+        )
+        # A cell in the audio (rows) x image (columns) quadrant.
+        box = page.locator("#fig-3 .fig-matrix-overlay").bounding_box()
+        cells = 3 * N
+        row, col = 2 * N + 5, 7
+        page.mouse.move(
+            box["x"] + (col + 0.5) * box["width"] / cells, box["y"] + (row + 0.5) * box["height"] / cells
+        )
+        page.wait_for_function(
+            "() => document.querySelector('#fig-3 .fig-preview-item').dataset.modality === 'audio'"
+        )
+        audio = page.locator("#fig-3 .fig-preview-item").nth(0)
+        assert audio.locator("img").get_attribute("src").split("?")[0].endswith(".webp")
+        assert audio.locator(".fig-preview-caption").text_content() == "AudioSet clip 5"
+        assert audio.locator("a").get_attribute("href") == "https://www.youtube.com/watch?v=test5"
+        image = page.locator("#fig-3 .fig-preview-item").nth(1)
+        assert image.get_attribute("data-modality") == "image"
+        assert image.locator(".fig-preview-credit").text_content() == "Frame 7 by a test author, CC BY 2.0"
+        assert "png" not in page.locator("#fig-3 .fig-preview").text_content()  # never a file name
+
+        # The slider's status names every pair.
+        page.locator("#fig-3 input[type=range]").focus()
+        page.keyboard.press("End")
+        status = page.locator("#fig-3 .fig-status").text_content()
+        for pair in ("image–text", "image–audio", "text–audio"):
+            assert pair in status
+
+        # The landscape of one chosen pair: its table shows that pair's original gap.
+        gap = json.loads((served3[1] / "data/results/m3/triplets/gap.json").read_text())
+        text_audio = next(p for p in gap["pairs"] if p["modalities"] == ["text", "audio"])
+        cell = page.locator("#fig-3l tbody tr td").first.text_content()
+        assert cell == f"{text_audio['landscape']['original']['distance']:.3f}"
+
+        # One table row per model and modality pair.
+        pairs = page.eval_on_selector_all("#fig-3m tbody tr", "rows => rows.map(r => r.dataset.pair)")
+        assert sorted(pairs) == ["image-audio", "image-text", "text-audio"]
+    finally:
+        try:
+            fp.assert_clean()
+        finally:
+            fp.context.close()
