@@ -363,4 +363,4 @@ def test_export_in_an_older_data_format_is_one_line(article, export_dir, tmp_pat
     (data / "manifest.json").write_text(json.dumps(manifest))
     folder = article({"00-a.md": "# A\n\n" + FIG})
     line = _fail(folder, data, tmp_path, capsys)
-    assert "manifest.json" in line and "data format 1" in line and "re-run the export" in line
+    assert "manifest.json" in line and "schema_version 1" in line and "re-run the export" in line
