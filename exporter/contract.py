@@ -24,6 +24,9 @@ SCHEMA_DIR = Path(__file__).parent / "schema"
 # Written into every export folder: only folders holding it are ever replaced by an export.
 EXPORT_MARKER = ".exporter"
 EXPORT_MARKER_TEXT = "Written by `python -m exporter export`; this folder is replaced by every export.\n"
+# The same guard for `python -m exporter import ...`: it replaces only folders it wrote itself.
+IMPORT_MARKER = ".exporter-import"
+IMPORT_MARKER_TEXT = "Written by `python -m exporter import`; this folder is replaced by every import into it.\n"
 
 # Quantised integer ranges; i2 is kept symmetric so 0 maps to the offset.
 _QUANT_RANGES = {"u1": (0, 255), "u2": (0, 65535), "i2": (-32767, 32767)}

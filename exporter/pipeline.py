@@ -561,7 +561,7 @@ def run_export(
                 model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
             check_templates_readable(
                 model.info,
-                [d for n, d in datasets.items() if model_cfg.datasets is None or n in model_cfg.datasets],
+                [full for n, (full, _) in datasets.items() if model_cfg.datasets is None or n in model_cfg.datasets],
             )
             model_entries.append(_model_entry(model_cfg, model.info))
             if getattr(model, "provenance", None):  # e.g. a recovered model's import checks, citable in prose

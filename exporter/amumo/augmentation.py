@@ -31,10 +31,10 @@ from exporter.amumo.checks import agrees, amumo_loss, gap_distance
 from exporter.amumo.convert import SOURCE, THUMBNAIL_PX
 from exporter.amumo.folder import open_folder, published_number, read_matrix, read_prompts
 from exporter.amumo.models import amumo_model
-from exporter.contract import write_bytes_atomic
+from exporter.contract import IMPORT_MARKER, IMPORT_MARKER_TEXT, write_bytes_atomic
 from exporter.errors import ExportError
 from exporter.gram import recover_embeddings
-from outfolder import staged_folder
+from outfolder import claimed_output
 
 MAX_ERROR = 2e-3  # max |cosine error| after truncation and float16 rounding
 SAME_CAPTION = 1e-5  # caption rows must be the same embedding to within this
@@ -175,7 +175,9 @@ def import_augmentation(root: Path, out: Path, *, credit: str = "DiffusionDB (CC
         results.extend(series)
         steps = series[0].vectors.shape[0] - 1
     bases = sorted(prompts, key=int)
-    with staged_folder(Path(out)) as staging:
+    with claimed_output(
+        Path(out), marker=IMPORT_MARKER, marker_text=IMPORT_MARKER_TEXT, tool="the importer"
+    ) as staging:
         base_entries = []
         for base in bases:
             entry = {"id": base, "text": prompts[base], "credit": credit, "image": None}

@@ -25,10 +25,10 @@ from exporter.amumo import alignment as align
 from exporter.amumo.checks import TOLERANCE, agrees, amumo_loss, close_gap, gap_distance
 from exporter.amumo.folder import AmumoFolder, open_folder, published_number, read_matrix, read_prompts
 from exporter.amumo.models import amumo_model
-from exporter.contract import canonical_json, write_bytes_atomic
+from exporter.contract import IMPORT_MARKER, IMPORT_MARKER_TEXT, canonical_json, write_bytes_atomic
 from exporter.errors import ExportError
 from exporter.gram import recover_embeddings, split_modalities
-from outfolder import staged_folder
+from outfolder import claimed_output
 
 THUMBNAIL_PX = 160
 SOURCE = (
@@ -376,7 +376,7 @@ def _write_output(report: ImportReport, out: Path, licence: str | None, credit: 
     provenance = _item_provenance(folder, report.n, licence, credit)
     # YouTube thumbnails carry no licence: link to the video instead of copying them.
     copy_images = "infos.csv" not in folder.extra_files
-    with staged_folder(out) as staging:
+    with claimed_output(out, marker=IMPORT_MARKER, marker_text=IMPORT_MARKER_TEXT, tool="the importer") as staging:
         lines = []
         for i in range(report.n):
             row: dict[str, Any] = {"id": str(i), "text": prompts[i]}

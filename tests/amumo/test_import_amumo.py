@@ -109,3 +109,20 @@ def test_meta_info_mismatch_and_unknown_model_are_refused(tmp_path, capsys) -> N
     assert "Amumo model 'CLIPP' is not known" in capsys.readouterr().err
     assert main(["import", "amumo", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 1
     assert "folder not found" in capsys.readouterr().err
+
+
+def test_import_replaces_only_a_folder_it_wrote(folder, imported, tmp_path, capsys) -> None:
+    """Like the exporter, the importer never swaps away a folder that is not its own."""
+    root, _ = folder
+    precious = tmp_path / "chapters"
+    precious.mkdir()
+    (precious / "01-intro.md").write_text("my chapter\n", encoding="utf-8")
+    assert main(["import", "amumo", str(root), "--out", str(precious), "--skip-bad"]) == 1
+    message = capsys.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and str(precious) in message[0]
+    assert [p.name for p in precious.iterdir()] == ["01-intro.md"]
+    assert (precious / "01-intro.md").read_text(encoding="utf-8") == "my chapter\n"
+    # Its own earlier output carries the marker and may be replaced.
+    out, _, _ = imported
+    assert (out / ".exporter-import").is_file()
+    assert main(["import", "amumo", str(root), "--out", str(out), "--skip-bad"]) == 0
