@@ -122,7 +122,9 @@ export const render = figure("augmentation", async ({ mount, config, options, ct
       selectControl("Measure", measures.map(([value, label]) => ({ value, label })), measure, (v) => { measure = v; draw(); }).element,
     );
   }
-  const details = el("details", { class: "fig-details" }, [el("summary", { text: "Values as a table" }), table]);
+  // The table scrolls sideways inside its own box on a phone, by touch or keyboard.
+  const tableBox = el("div", { class: "fig-table-wrap", tabIndex: 0, attrs: { role: "region", "aria-label": "Values as a table" } }, [table]);
+  const details = el("details", { class: "fig-details" }, [el("summary", { text: "Values as a table" }), tableBox]);
   mount.replaceChildren(el("div", { class: "fig fig-augmentation" }, [el("div", { class: "fig-header" }, [controls]), plot, legend, note, details, strip]));
   fillTable();
   await draw();
