@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from outfolder.errors import OutputFolderError
+from outfolder.errors import DiskFullError, OutputFolderError, is_disk_full
 
 
 def lock_path(out_dir: Path) -> Path:
@@ -49,8 +49,13 @@ def output_lock(out_dir: Path, tool: str) -> Iterator[None]:
         os.close(fd)
     try:
         started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{tool} (pid {os.getpid()} on {socket.gethostname()}, since {started})".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{tool} (pid {os.getpid()} on {socket.gethostname()}, since {started})".encode(), 0)
+        except OSError as error:
+            if is_disk_full(error):  # a disk already full fails here, before any output is touched
+                raise DiskFullError(path) from error
+            raise
         yield
     finally:
         # Remove the file while still holding the lock, so no leftover lock file stays beside the output.

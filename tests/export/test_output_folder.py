@@ -233,7 +233,8 @@ def test_a_real_full_disk(small_config, shared_cache, reference_export, model_co
         pytest.skip("cannot mount a tmpfs in a user namespace here (unshare -rm)")
     disk, after = tmp_path / "disk", tmp_path / "after"
     disk.mkdir()
-    size_kib = sum(p.stat().st_size for p in reference_export.rglob("*") if p.is_file()) // 1024
+    # tmpfs stores every file in whole 4 KiB pages.
+    size_kib = sum(-(-p.stat().st_size // 4096) * 4 for p in reference_export.rglob("*") if p.is_file())
     # Previous files round up to whole pages; 64 KiB more lets the new export start, not finish.
     script = textwrap.dedent(f"""
         mount -t tmpfs -o size={size_kib + 160}k tmpfs {disk} || exit 99
