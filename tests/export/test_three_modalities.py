@@ -54,13 +54,13 @@ def test_gap_slider_closes_every_pair(exported):
     gap = json.loads((out / "results/m3/triplets/gap.json").read_text())
     assert [s["fraction"] for s in gap["steps"]] == [0.0, 0.5, 1.0]
     half = close_all([blocks[m].astype(np.float64) for m in MODALITIES], 0.5)
-    for step in gap["steps"]:
-        matrix = decode_array(step["matrix"])
+    # Data format 2: each step's matrix is its own file, named relative to the data folder.
+    matrices = [
+        decode_array(json.loads((out / step["matrix_file"]).read_text())["matrix"]) for step in gap["steps"]
+    ]
+    for matrix in matrices:
         assert matrix.shape == (3 * N, 3 * N)
-    middle = gap["steps"][1]
-    np.testing.assert_allclose(
-        decode_array(middle["matrix"])[2 * N :, :N], half[2] @ half[0].T, atol=2.5 / 255
-    )
+    np.testing.assert_allclose(matrices[1][2 * N :, :N], half[2] @ half[0].T, atol=2.5 / 255)
     for name in ("image-text", "image-audio", "text-audio"):
         series = [s["pairs"][name]["centroid_distance"] for s in gap["steps"]]
         assert series[0] > series[1] > series[2]
