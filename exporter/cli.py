@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from exporter.errors import ExportError
+from exporter.seeds import DEFAULT_SEED
 
 DEFAULT_CACHE = Path(os.environ.get("LATENT_ARTICLE_CACHE", ".cache/exporter"))
 
@@ -48,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     coco = fetch_kinds.add_parser("coco", help="MS-COCO val2017 captions and just the chosen images")
     coco.add_argument("--out", type=Path, required=True, help="folder for annotations/ and val2017/")
     coco.add_argument("--n", type=int, default=1000, help="number of pairs to choose")
-    coco.add_argument("--seed", type=int, default=31415)
+    coco.add_argument("--seed", type=int, default=DEFAULT_SEED)
     coco.add_argument("--filter", default=None, metavar="WORD", help="keep captions containing this word")
     coco.add_argument("--caption", choices=("first", "random"), default="first", help="which of the captions")
     coco.add_argument("--base-url", default=None, help="a COCO mirror laid out like the official hosts")

@@ -25,6 +25,7 @@ from exporter.config import ExportConfig, ModelConfig
 from exporter.contract import staged_folder, write_json_atomic
 from exporter.errors import ExportError
 from exporter.manifest import carry_over, merge
+from exporter.models.base import TrainingDynamics
 from exporter.thumbnails import write_thumbnail
 
 STATUS = sys.stderr
@@ -101,27 +102,13 @@ def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dic
 # ---------------------------------------------------------------- one (model, dataset) pair
 
 
-def _read_dynamics(model_cfg: ModelConfig, dataset, dynamics_file: Path) -> dict:
-    """The training dynamics .npz of a pocket model (docs/ARCHITECTURE.md, pocket lab)."""
-    with np.load(dynamics_file) as data:
-        dynamics = {
-            "steps": data["steps"],
-            "snapshots_image": data["image"],
-            "snapshots_text": data["text"],
-            "curve": {
-                "step": data["curve_step"],
-                "loss": data["loss"],
-                "centroid_distance": data["centroid_distance"],
-                "temperature": data["temperature"],
-            },
-        }
-    n = dynamics["snapshots_image"].shape[1]
+def _check_dynamics(model_cfg: ModelConfig, dataset, dynamics: TrainingDynamics) -> None:
+    n = dynamics.snapshots_image.shape[1]
     if n != len(dataset.items):
         raise ExportError(
             f"training snapshots of {model_cfg.spec} hold {n} pairs but dataset '{dataset.name}' has "
             f"{len(dataset.items)}; set n = {n} on that dataset or choose another training_dataset"
         )
-    return dynamics
 
 
 def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, cache_dir, skip_bad) -> dict:
@@ -176,12 +163,7 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         points = payloads.project_variants(image, text, extra, options.projections, options.seed)
         write("projections", payloads.projections_payload(points))
     # Zero-shot needs at least two classes to choose between (a small subset may hold one).
-    if (
-        dataset.classes
-        and len(dataset.classes) >= 2
-        and hasattr(model, "encode_texts")
-        and info.family != "precomputed"
-    ):
+    if dataset.classes and len(dataset.classes) >= 2 and info.capabilities.encode_texts:
         with timer.stage("zeroshot"):
             classes = list(dataset.classes)
             class_texts = {
@@ -259,13 +241,19 @@ def run_export(
                     _export_pair(model, model_cfg, dataset, staging, options, timer, cache_dir, skip_bad)
                 )
                 pairs_embedded += len(dataset.items)
-            dynamics_file = getattr(getattr(model, "artifact", None), "dynamics_file", None)
             training_dataset = _training_dataset(config, datasets)
-            if dynamics_file is not None and training_dataset is not None:
+            if model.info.capabilities.training_dynamics and training_dataset is not None:
                 with timer.stage("training"):
-                    dynamics = _read_dynamics(model_cfg, training_dataset, Path(dynamics_file))
+                    dynamics = model.training_dynamics()
+                    _check_dynamics(model_cfg, training_dataset, dynamics)
                     payload = payloads.training_payload(
-                        model_cfg.spec, training_dataset.name, **dynamics, seed=options.seed
+                        model_cfg.spec,
+                        training_dataset.name,
+                        dynamics.curve,
+                        dynamics.steps,
+                        dynamics.snapshots_image,
+                        dynamics.snapshots_text,
+                        options.seed,
                     )
                     write_json_atomic(staging / "training" / f"{model_cfg.slug}.json", payload)
                 training.append(
