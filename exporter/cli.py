@@ -1,4 +1,4 @@
-"""Command line: `python -m exporter export|models|fetch`.
+"""Command line: `python -m exporter export|models|fetch|import`.
 
 User-facing errors (ExportError) print as one line without a traceback and
 exit with status 1; --debug shows the traceback.
@@ -43,6 +43,21 @@ def _parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="list the model specs that can be named in a config")
     models.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+    importer = commands.add_parser("import", help="convert published data into the project's pair format")
+    import_kinds = importer.add_subparsers(dest="what", required=True)
+    amumo = import_kinds.add_parser(
+        "amumo", help="one Amumo exported_data/<DATASET> folder -> pairs + recovered embeddings"
+    )
+    amumo.add_argument("folder", type=Path, help="an Amumo dataset folder (similarities/, prompts.txt, ...)")
+    amumo.add_argument("--out", type=Path, required=True, help="folder to write (replaced as a whole)")
+    amumo.add_argument(
+        "--skip-bad", action="store_true", help="leave out models that fail a check, and say so"
+    )
+    amumo.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="storage type")
+    amumo.add_argument("--licence", default=None, help="licence of the items when the folder states none")
+    amumo.add_argument("--credit", default=None, help="credit line of the items when the folder states none")
+    amumo.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
     fetch = commands.add_parser("fetch", help="download data for users with a network")
     fetch_kinds = fetch.add_subparsers(dest="what", required=True)
@@ -106,9 +121,31 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from exporter.amumo.convert import import_amumo
+
+    report = import_amumo(
+        args.folder,
+        args.out,
+        skip_bad=args.skip_bad,
+        dtype=args.dtype,
+        licence=args.licence,
+        credit=args.credit,
+    )
+    print(report.table())
+    for model in report.models:
+        if model.refused:
+            print(f"skipped model {model.name}: {model.refused}", file=sys.stderr)
+    print(
+        f"wrote {len(report.kept)} of {len(report.models)} models x {report.n} pairs "
+        f"({', '.join(report.modalities)}) to {args.out} in {report.seconds:.1f}s"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"export": _export, "models": _models, "fetch": _fetch}
+    handlers = {"export": _export, "models": _models, "fetch": _fetch, "import": _import}
     try:
         return handlers[args.command](args)
     except ExportError as error:

@@ -52,21 +52,6 @@ class BuildReport:
         )
 
 
-def plotly_js_path() -> Path:
-    """plotly.min.js as shipped inside the plotly Python package (no CDN)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or spec.origin is None:
-        raise BuildError(
-            "the 'plotly' Python package is not installed; install it (it provides plotly.min.js)"
-        )
-    path = Path(spec.origin).parent / "package_data" / "plotly.min.js"
-    if not path.is_file():
-        raise BuildError(f"{location(path)} is missing; reinstall the 'plotly' package")
-    return path
-
-
 @dataclass
 class _Assets:
     """Files to place in the output with their content hashes (for ?v= cache-busting)."""
@@ -96,11 +81,14 @@ def _collect_static(static_dir: Path, assets: _Assets) -> None:
 
 
 def _import_map(assets: _Assets) -> str:
-    """Map every ES module URL to its hashed URL, so imports between modules are cache-busted too."""
+    """Map every script URL to its hashed URL, so imports between modules are cache-busted too.
+
+    static/vendor/ is included: figures import their libraries (plotly) lazily by URL.
+    """
     imports = {
         f"./{rel}": f"./{assets.url(rel)}"
         for rel in sorted(assets.copies)
-        if rel.startswith("static/js/") and rel.endswith(".js")
+        if rel.startswith(("static/js/", "static/vendor/")) and rel.endswith(".js")
     }
     return json.dumps({"imports": imports}, indent=1, sort_keys=True)
 
@@ -278,7 +266,6 @@ def build_site(
     )
     assets = _Assets()
     _collect_static(site_dir / "static", assets)
-    assets.add("static/vendor/plotly.min.js", plotly_js_path())
 
     data_links: dict[str, str] = {}
 

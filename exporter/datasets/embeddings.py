@@ -3,7 +3,11 @@
 Layout:
     <path>/pairs.jsonl                 id, text, optional image (relative path), optional label
     <path>/<model>/<modality>.npy      N x D float, row i = pair i
-    <path>/<model>/model.json          optional: name, temperature or logit_scale, logit_bias, family
+      or <model>/similarity.npy|.csv   kN x kN cosine similarities of the stacked embeddings
+                                       (modality-major); the embeddings are recovered from it
+                                       (exporter.gram), up to a rotation every analysis ignores
+    <path>/<model>/model.json          optional: name, temperature or logit_scale, logit_bias, family,
+                                       modalities (stacked order of a similarity file; default image, text)
 
 Every model folder must cover the same modalities; vectors are validated
 (row counts, finite values, one dimension per model) when the dataset loads.
@@ -29,15 +33,52 @@ def order_modalities(names: set[str]) -> tuple[str, ...]:
     return tuple([m for m in PRIMARY_ORDER if m in names] + sorted(names - set(PRIMARY_ORDER)))
 
 
+SIMILARITY_FILES = ("similarity.npy", "similarity.csv")
+
+
+def similarity_file(folder: Path) -> Path | None:
+    found = [folder / name for name in SIMILARITY_FILES if (folder / name).is_file()]
+    if len(found) > 1:
+        raise ExportError(f"{folder}: both similarity.npy and similarity.csv; keep one")
+    return found[0] if found else None
+
+
+def recovered_vectors(folder: Path, path: Path) -> dict[str, np.ndarray]:
+    """Embeddings (up to rotation) from a model's similarity file, split by model.json's modalities."""
+    from exporter.gram import read_similarity_file, recover_embeddings, split_modalities
+
+    meta = read_model_json(folder)
+    modalities = meta.get("modalities", list(PRIMARY_ORDER))
+    if (
+        not isinstance(modalities, list)
+        or len(modalities) < 2
+        or not all(isinstance(m, str) and m for m in modalities)
+        or len(set(modalities)) != len(modalities)
+    ):
+        raise ExportError(
+            f"{folder / 'model.json'}: 'modalities' must list two or more distinct names in stacked order, "
+            f'e.g. ["image", "text"]'
+        )
+    recovery = recover_embeddings(read_similarity_file(path), name=str(path))
+    return split_modalities(recovery.vectors, tuple(modalities), name=str(path))
+
+
 def load_vectors(folder: Path, expected_rows: int | None = None) -> dict[str, np.ndarray]:
-    """Every <modality>.npy of a model folder, validated; float32, not yet normalised."""
-    files = sorted(folder.glob("*.npy"))
+    """Every <modality>.npy of a model folder (or its recovered similarity file), validated;
+    float32, not yet normalised."""
+    gram_file = similarity_file(folder)
+    files = sorted(p for p in folder.glob("*.npy") if p.name not in SIMILARITY_FILES)
+    if gram_file is not None:
+        if files:
+            raise ExportError(
+                f"{folder}: holds both {gram_file.name} and <modality>.npy files; keep one of the two forms"
+            )
+        return _validated(folder, recovered_vectors(folder, gram_file), expected_rows, gram_file)
     if not files:
         raise ExportError(
             f"{folder}: no <modality>.npy files; save one N x D array per modality (e.g. image.npy)"
         )
     vectors: dict[str, np.ndarray] = {}
-    dims: set[int] = set()
     for path in files:
         try:
             array = np.load(path, allow_pickle=False)
@@ -49,9 +90,21 @@ def load_vectors(folder: Path, expected_rows: int | None = None) -> dict[str, np
             raise ExportError(
                 f"{path}: expected a 2-D float array (N x D), got {array.dtype} with shape {array.shape}"
             )
+        vectors[path.stem] = array
+    return _validated(folder, vectors, expected_rows, None)
+
+
+def _validated(
+    folder: Path, vectors: dict[str, np.ndarray], expected_rows: int | None, source: Path | None
+) -> dict[str, np.ndarray]:
+    """Rows line up with the pairs, values are finite and non-zero, one dimension for all."""
+    dims: set[int] = set()
+    for modality, array in vectors.items():
+        path = source or folder / f"{modality}.npy"
         if expected_rows is not None and array.shape[0] != expected_rows:
             raise ExportError(
-                f"{path}: {array.shape[0]} rows but pairs.jsonl lists {expected_rows} pairs; row i must be pair i"
+                f"{path}: {array.shape[0]} rows{f' of {modality}' if source else ''} but pairs.jsonl lists "
+                f"{expected_rows} pairs; row i must be pair i"
             )
         if not np.all(np.isfinite(array)):
             bad = int(np.argwhere(~np.isfinite(array))[0][0])
@@ -61,7 +114,7 @@ def load_vectors(folder: Path, expected_rows: int | None = None) -> dict[str, np
         if np.any(np.linalg.norm(array.astype(np.float64), axis=1) == 0):
             raise ExportError(f"{path}: contains an all-zero row, which has no direction; recompute it")
         dims.add(array.shape[1])
-        vectors[path.stem] = array.astype(np.float32)
+        vectors[modality] = array.astype(np.float32)
     if len(dims) > 1:
         shapes = ", ".join(f"{m}: {v.shape[1]}" for m, v in vectors.items())
         raise ExportError(
@@ -89,7 +142,9 @@ def read_model_json(folder: Path) -> dict[str, Any]:
 
 
 def model_folders(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.npy")))
+    return sorted(
+        p for p in root.iterdir() if p.is_dir() and (any(p.glob("*.npy")) or similarity_file(p) is not None)
+    )
 
 
 def load_embeddings_folder(

@@ -1,8 +1,9 @@
 """`embeddings:<folder>` — a model whose encoders ran elsewhere: its vectors are files.
 
-<folder> is one model folder of an `embeddings` dataset: <modality>.npy files
-and an optional model.json (name, temperature or logit_scale, logit_bias,
-family, objective, description, trained).
+<folder> is one model folder of an `embeddings` dataset: <modality>.npy files,
+or a similarity.npy/.csv from which the embeddings are recovered, and an
+optional model.json (name, temperature or logit_scale, logit_bias, family,
+objective, description, trained, modalities).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from exporter.datasets.base import PairDataset, sha256_file
-from exporter.datasets.embeddings import load_vectors, order_modalities, read_model_json
+from exporter.datasets.embeddings import load_vectors, order_modalities, read_model_json, similarity_file
 from exporter.errors import ExportError
 from exporter.models.base import Capabilities, ModelBase, ModelInfo, l2_normalise
 from exporter.seeds import DEFAULT_SEED
@@ -90,11 +91,14 @@ def load_precomputed(
     if logit_scale <= 0:
         raise ExportError(f"{meta_path}: logit_scale must be positive, got {logit_scale}")
     digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.npy")):
+    gram_file = similarity_file(folder)
+    for path in [gram_file] if gram_file else sorted(folder.glob("*.npy")):
         digest.update(f"{path.name}:{sha256_file(path)}\n".encode())
     description = str(
         meta.get("description") or f"precomputed {', '.join(order_modalities(set(vectors)))} vectors"
     )
+    if gram_file is not None and not meta.get("description"):
+        description += f" recovered from {gram_file.name} (rank {next(iter(vectors.values())).shape[1]})"
     if assumed:
         description += f" (no temperature in model.json: assumed {1 / DEFAULT_LOGIT_SCALE:g})"
     info = ModelInfo(

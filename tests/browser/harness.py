@@ -4,11 +4,11 @@ The served tree mirrors a GitHub Pages project site under a sub-path:
 
     <root>/repo/static/js       -> site/static/js          (symlink: live sources)
     <root>/repo/static/css      -> site/static/css
-    <root>/repo/static/vendor/plotly.min.js -> the plotly package's bundle
+    <root>/repo/static/vendor  -> site/static/vendor       (the vendored plotly bundle)
     <root>/repo/data/           a data export (tests/fake_export.py, write_fake_export)
     <root>/repo/<page>.html     pages written by write_page()
 
-Each page includes plotly.min.js as a classic script, figures.css, a few theme
+Each page includes figures.css, a few theme
 custom properties, and a module (harness-main.js) that does what the site's
 main.js does: import static/js/figures/<kind>.js for each .figure-mount and call
 render(mount, config). Switching the browser tests to the real site build only
@@ -22,11 +22,8 @@ import json
 import os
 from pathlib import Path
 
-import plotly
-
 REPO = Path(__file__).resolve().parents[2]
 SITE_STATIC = REPO / "site" / "static"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 SUBPATH = "repo"
 
 THEME_CSS = """
@@ -68,7 +65,7 @@ def prepare_root(root: Path, data_dir: Path) -> Path:
     top = Path(root) / SUBPATH
     _link(SITE_STATIC / "js", top / "static" / "js")
     _link(SITE_STATIC / "css", top / "static" / "css")
-    _link(PLOTLY_JS, top / "static" / "vendor" / "plotly.min.js")
+    _link(SITE_STATIC / "vendor", top / "static" / "vendor")
     _link(Path(data_dir).resolve(), top / "data")
     (top / "harness-main.js").write_text(MAIN_JS, encoding="utf-8")
     return top
@@ -108,7 +105,6 @@ def write_page(top: Path, name: str, figures: list[dict], *, theme: str = "light
 <title>figure harness: {html.escape(name)}</title>
 <style>{THEME_CSS}</style>
 <link rel="stylesheet" href="static/css/figures.css">
-<script src="static/vendor/plotly.min.js"></script>
 </head>
 <body>
 {"".join(parts)}

@@ -81,3 +81,37 @@ def test_all_kinds_render_in_the_built_site(browser, built_site):
         fp.assert_clean()
     finally:
         fp.context.close()
+
+
+PLOTLY_KINDS = {"landscape", "training", "zeroshot"}
+
+
+def test_figures_load_lazily_and_plotly_only_with_a_chart(browser, built_site):
+    """Only figures within a screen of the viewport load their module; plotly comes with the first chart."""
+    url, root = built_site
+    fp = FigurePage(browser, (url, root))
+    try:
+        page = fp.page
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(url + "index.html")
+        page.wait_for_selector("#fig-heatmap .figure-mount[data-rendered='true']")
+        page.wait_for_timeout(500)
+        near = page.evaluate(
+            """() => [...document.querySelectorAll('.figure-mount')]
+                 .filter((m) => m.getBoundingClientRect().top < 2 * innerHeight)
+                 .map((m) => m.dataset.kind)"""
+        )
+        loaded = {k for k, _ in FIGURES if any(f"/figures/{k}.js" in r for r in requests)}
+        assert loaded == set(near) and len(loaded) < len(FIGURES), (loaded, near)
+        plotly_requested = any("plotly" in r for r in requests)
+        assert plotly_requested == bool(PLOTLY_KINDS & set(near))
+        page.locator("#fig-landscape .figure-mount").scroll_into_view_if_needed()
+        page.wait_for_selector("#fig-landscape .figure-mount[data-rendered='true']")
+        assert sum("plotly-basic.min.js" in r for r in requests) == 1
+        # No modebar: no unnamed buttons inside the chart, nothing off the host.
+        assert page.locator("#fig-landscape .modebar-btn, #fig-landscape .modebar a").count() == 0
+        assert page.evaluate("() => document.querySelectorAll('[role=img] a, [role=img] button, [role=img] [tabindex]').length") == 0
+        fp.assert_clean()
+    finally:
+        fp.context.close()

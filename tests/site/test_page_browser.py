@@ -76,14 +76,15 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def page_url(tmp_path_factory, export_dir):
+def built_root(tmp_path_factory, export_dir):
+    """The folder served as the host root; the page is under repo/."""
     tmp = tmp_path_factory.mktemp("browser-site")
     site = tmp / "site"
     shutil.copytree(SITE_DIR / "templates", site / "templates")
     (site / "static/js/figures").mkdir(parents=True)
     shutil.copytree(SITE_DIR / "static/css", site / "static/css")
     shutil.copy(SITE_DIR / "static/favicon.svg", site / "static/favicon.svg")
-    for name in ("main.js", "theme-toggle.js"):
+    for name in ("main.js", "theme-toggle.js", "file-notice.js"):
         shutil.copy(SITE_DIR / "static/js" / name, site / "static/js" / name)
     (site / "static/js/figures/heatmap.js").write_text(STAND_IN)
     (site / "static/js/figures/scatter.js").write_text(FAILING)
@@ -93,6 +94,12 @@ def page_url(tmp_path_factory, export_dir):
     (article / "references.bib").write_text("@misc{k, title={A Reference}, author={Doe, Jane}, year=2020}\n")
     root = tmp / "served"
     build_site(article, export_dir, root / "repo", site_dir=site)
+    return root
+
+
+@pytest.fixture(scope="module")
+def page_url(built_root):
+    root = built_root
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/repo/"
@@ -177,4 +184,23 @@ def test_skip_link_appears_on_focus_and_moves_to_main(browser, page_url):
     assert top >= 0
     page.keyboard.press("Enter")
     assert page.evaluate("location.hash") == "#main"
+    page.close()
+
+
+def test_opened_from_disk_says_why_figures_are_empty_and_how_to_serve(browser, built_root):
+    page = browser.new_page()
+    page.goto((built_root / "repo" / "index.html").as_uri())
+    notice = page.locator("#file-notice")
+    notice.wait_for(state="visible")
+    text = " ".join(notice.text_content().split())
+    assert "opened as a file" in text and "make serve" in text
+    assert notice.bounding_box()["y"] < 200  # at the top, not below the fold
+    page.close()
+
+
+def test_served_page_hides_the_file_notice(browser, page_url):
+    page = browser.new_page()
+    page.goto(page_url)
+    page.wait_for_selector("#fig-h .stand-in")
+    assert page.locator("#file-notice").count() == 1 and not page.locator("#file-notice").is_visible()
     page.close()

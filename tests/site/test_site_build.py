@@ -116,13 +116,19 @@ def test_assets_are_cache_busted_with_content_hashes(built_site):
     )
 
 
-def test_plotly_is_vendored_from_the_python_package(built_site):
-    import plotly
+def test_plotly_is_the_vendored_partial_bundle_loaded_lazily(built_site):
+    from sitebuild.vendor_plotly import BUNDLE, VENDOR_DIR, off_host_urls
 
     _, out = built_site
-    shipped = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    assert (out / "static/vendor/plotly.min.js").read_bytes() == shipped.read_bytes()
-    assert "cdn" not in (out / "index.html").read_text().lower()
+    shipped = (out / "static/vendor" / BUNDLE).read_bytes()
+    assert shipped == (VENDOR_DIR / BUNDLE).read_bytes()
+    assert (out / "static/vendor/plotly-basic.LICENSE.txt").is_file()
+    assert off_host_urls(shipped.decode("utf-8")) == []
+    page = (out / "index.html").read_text()
+    # No script tag: plot.js imports the bundle when a chart first draws, through the import map.
+    assert not re.search(r"<script[^>]*src=\"[^\"]*plotly", page)
+    imports = json.loads(_parse(out).import_map)["imports"]
+    assert re.search(r"\?v=[0-9a-f]{10}$", imports[f"./static/vendor/{BUNDLE}"])
 
 
 def test_data_folder_is_copied(built_site, export_dir):
@@ -203,7 +209,7 @@ def test_article_without_data_builds_without_figures(tmp_path, article, build):
     folder = article({"00-a.md": "# Only prose\n\nNo figures here.\n"})
     report, page = build(folder, data=tmp_path / "no-data")
     assert report.figures == 0 and report.data_files == 0
-    assert "plotly.min.js" not in page  # nothing to draw: do not make readers download plotly
+    assert not re.search(r"<script[^>]*src=\"[^\"]*plotly", page)  # plotly loads only with a chart
     assert not (tmp_path / "_site" / "data").exists()
 
 

@@ -1,7 +1,9 @@
 // Page entry point: hydrates every figure and makes footnote / citation tips work on touch.
 // Each .figure-mount names its kind (data-kind) and its configuration (data-config, JSON written
 // by the site build); the module static/js/figures/<kind>.js exports render(mount, config).
-// Figures near the viewport load first, the rest one after another while the reader reads.
+// A figure is hydrated (its module imported, its data fetched, its libraries
+// loaded) only when it comes within one screen of the viewport: nothing is
+// downloaded for figures the reader never reaches.
 
 const KIND = /^[a-z][a-z0-9-]*$/;
 const started = new WeakSet();
@@ -46,30 +48,22 @@ export async function hydrate(mount) {
 
 function hydrateAll() {
   const mounts = [...document.querySelectorAll(".figure-mount")];
-  if (!mounts.length) return;
-  const queue = [...mounts];
-  const next = () => {
-    while (queue.length && started.has(queue[0])) queue.shift();
-    const mount = queue.shift();
-    if (!mount) return;
-    hydrate(mount).finally(() => schedule(next));
-  };
-  const schedule = (fn) => ("requestIdleCallback" in window ? requestIdleCallback(fn, { timeout: 500 }) : setTimeout(fn, 50));
-  if ("IntersectionObserver" in window) {
-    const observer = new IntersectionObserver(
-      (entries) => {
-        for (const entry of entries) {
-          if (entry.isIntersecting) {
-            observer.unobserve(entry.target);
-            hydrate(entry.target);
-          }
-        }
-      },
-      { rootMargin: "800px 0px" },
-    );
-    mounts.forEach((m) => observer.observe(m));
+  if (!("IntersectionObserver" in window)) {
+    mounts.forEach((m) => hydrate(m));
+    return;
   }
-  schedule(next);
+  const observer = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        if (entry.isIntersecting) {
+          observer.unobserve(entry.target);
+          hydrate(entry.target);
+        }
+      }
+    },
+    { rootMargin: "100% 0px" },
+  );
+  mounts.forEach((m) => observer.observe(m));
 }
 
 // Tips: hover and keyboard focus are handled in CSS; on touch screens the first tap on a footnote

@@ -3,7 +3,7 @@
 // positions marked (gap.json "landscape").
 
 import { el, selectControl, untrainedBadge, modelLabel, formatNumber } from "../dom.js";
-import { drawPlot, palette } from "../plot.js";
+import { loadPlotly, drawPlot, palette } from "../plot.js";
 import { themeColors, onThemeChange, plotlyAxis } from "../theme.js";
 import { figure } from "../figure.js";
 
@@ -83,4 +83,4 @@ export const render = figure("landscape", async ({ mount, options, ctx, arrived,
   mount.replaceChildren(el("div", { class: "fig fig-landscape" }, [el("div", { class: "fig-header" }, [controls]), plot, legend, details]));
   await draw();
   onThemeChange(() => draw());
-});
+}, { preload: [loadPlotly] });

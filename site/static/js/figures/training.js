@@ -7,7 +7,7 @@ import { decodeArray } from "../contract.js";
 import { el, selectControl, sliderControl, badgeSlot, modelLabel, formatNumber } from "../dom.js";
 import { createScatterView, pointEntries } from "../scatter-view.js";
 import { createPreview } from "../preview.js";
-import { drawPlot } from "../plot.js";
+import { loadPlotly, drawPlot } from "../plot.js";
 import { themeColors, onThemeChange, plotlyAxis } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
 
@@ -138,4 +138,4 @@ export const render = figure("training", async ({ mount, config, options, ctx, a
   describe();
   await drawCurve();
   onThemeChange((colors) => { view.setColors(colors); drawCurve(); });
-});
+}, { preload: [loadPlotly] });

@@ -4,7 +4,7 @@
 
 import { decodeArray } from "../contract.js";
 import { el, selectControl, badgeSlot, modelLabel, formatNumber, plotlyText, listOption } from "../dom.js";
-import { drawPlot, palette } from "../plot.js";
+import { loadPlotly, drawPlot, palette } from "../plot.js";
 import { themeColors, onThemeChange, plotlyAxis } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
 
@@ -92,4 +92,4 @@ export const render = figure("zeroshot", async ({ mount, options, ctx, arrived, 
   ]));
   await update();
   onThemeChange(() => update());
-});
+}, { preload: [loadPlotly] });
