@@ -28,7 +28,7 @@ $(SITE_STAMP): pyproject.toml | $(VENV)/bin/python
 
 # Export and tests: torch, open_clip, umap-learn, Playwright ...
 $(FULL_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[export,test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[export,test,distributed]'
 	@touch $@ $(SITE_STAMP)
 
 export: $(FULL_STAMP)

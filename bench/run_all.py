@@ -11,6 +11,8 @@ BENCHES = [
     "bench_export.py",  # export throughput vs a bare forward loop, bytes per cell, time per stage
     "bench_site.py",  # site build time
     "bench_figures.py",  # first render and hover latency in Chromium at 100 / 1,000 / 5,000 pairs
+    "bench_embeddings_browser.py",  # embeddings instead of matrices: bytes, pooled first render, hover, heap
+    "bench_scale.py",  # export RSS / output / time at 1k-100k pairs; Ray against the local loop
 ]
 
 

@@ -32,6 +32,9 @@ class ModelConfig:
     label: str
     slug: str
     datasets: tuple[str, ...] | None = None  # None: every dataset
+    # Towers written for the page (exporter/live): "both", "text" or "off"; pocket models default to both.
+    live: str = "off"
+    live_int8: bool = False  # int8 weights for the text tower (about 4x smaller)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,13 @@ class ExportOptions:
     clusters: int = 10
     thumbnail_px: int = 160
     training_dataset: str | None = None  # dataset whose pairs pocket training snapshots show
+    # Statistics cover every pair; figures show a seeded, stratified sample of at most this many.
+    figure_pairs: int = 1000
+    bootstrap: int = 1000  # resamples behind each confidence interval
+    confidence: float = 0.95
+    engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
+    ray_address: str | None = None  # None: start a local Ray cluster on this machine
+    ray_workers: int | None = None  # encoder workers; None: one per CPU
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,14 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "clusters": (int, False),
     "thumbnail_px": (int, False),
     "training_dataset": (str, False),
+    "figure_pairs": (int, False),
+    "bootstrap": (int, False),
+    "confidence": ((int, float), False),
+    "engine": (str, False),
+    "ray_address": (str, False),
+    "ray_workers": (int, False),
 }
+ENGINES = ("local", "ray")
 
 
 def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]:
@@ -122,12 +139,51 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
         raise ExportError(
             f"{where}: 'thumbnail_px' is at most 160 (previews stay small), got {values['thumbnail_px']}"
         )
+    if values.get("figure_pairs", 2) < 2:
+        raise ExportError(
+            f"{where}: 'figure_pairs' must be at least 2 (figures need pairs), got {values['figure_pairs']}"
+        )
+    if values.get("bootstrap", 10) < 10:
+        raise ExportError(
+            f"{where}: 'bootstrap' must be at least 10 resamples (1000 is usual), got {values['bootstrap']}"
+        )
+    if not 0 < values.get("confidence", 0.95) < 1:
+        raise ExportError(
+            f"{where}: 'confidence' must lie strictly between 0 and 1, e.g. 0.95, got {values['confidence']}"
+        )
+    if values.get("engine", "local") not in ENGINES:
+        raise ExportError(
+            f"{where}: unknown engine '{values['engine']}'{_closest(values['engine'], list(ENGINES))}"
+        )
+    if values.get("ray_workers", 1) < 1:
+        raise ExportError(f"{where}: 'ray_workers' must be at least 1, got {values['ray_workers']}")
+    if "confidence" in values:
+        values["confidence"] = float(values["confidence"])
     if values.get("landscape_step", 0.25) <= 0:
         raise ExportError(f"{where}: 'landscape_step' must be positive")
     out = table.get("out")
     if out is not None:
         _expect(out, str, where, "out")
     return ExportOptions(**values), (Path(out) if out else None)
+
+
+def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
+    """live = true | false | "text"; pocket models write both towers unless told otherwise."""
+    raw = table.get("live", spec.startswith("pocket:"))
+    if raw is True:
+        live = "both"
+    elif raw is False:
+        live = "off"
+    elif raw == "text":
+        live = "text"
+    else:
+        raise ExportError(f"{where}: 'live' must be true, false or \"text\", got {raw!r}")
+    if live != "off" and not spec.startswith(("pocket:", "open_clip:")):
+        raise ExportError(f"{where}: only pocket: and open_clip: models can run in the page; remove 'live'")
+    live_int8 = _expect(table.get("live_int8", False), bool, where, "live_int8")
+    if live_int8 and live == "off":
+        raise ExportError(f"{where}: 'live_int8' needs live = true or \"text\"")
+    return live, live_int8
 
 
 def parse_config(text: str, path: Path) -> ExportConfig:
@@ -167,7 +223,7 @@ def parse_config(text: str, path: Path) -> ExportConfig:
     for index, table in enumerate(raw_models, start=1):
         where = f"{path} [[models]] #{index}"
         _expect(table, dict, where, "models entry")
-        _check_keys(table, {"spec", "label", "slug", "datasets"}, where)
+        _check_keys(table, {"spec", "label", "slug", "datasets", "live", "live_int8"}, where)
         spec = _expect(table.get("spec", ""), str, where, "spec").strip()
         if not spec:
             raise ExportError(f"{where}: missing 'spec', e.g. spec = \"open_clip:ViT-B-32:openai\"")
@@ -183,7 +239,10 @@ def parse_config(text: str, path: Path) -> ExportConfig:
                 if name not in dataset_names:
                     raise ExportError(f"{where}: unknown dataset '{name}'{_closest(name, dataset_names)}")
         label = _expect(table.get("label", spec), str, where, "label")
-        models.append(ModelConfig(spec=spec, label=label, slug=slug, datasets=only))
+        live, live_int8 = _parse_live(table, spec, where)
+        models.append(
+            ModelConfig(spec=spec, label=label, slug=slug, datasets=only, live=live, live_int8=live_int8)
+        )
 
     if options.training_dataset is not None and options.training_dataset not in dataset_names:
         raise ExportError(

@@ -350,16 +350,17 @@ def manifest_payload(
     models: Sequence[dict],
     results: Sequence[dict],
     training: Sequence[dict],
+    live: Sequence[dict] = (),
 ) -> dict:
     """manifest.json from the entries above (already merged with any kept output)."""
-    return _checked(
-        {
-            "schema_version": SCHEMA_VERSION,
-            "seed": seed,
-            "datasets": list(datasets),
-            "models": list(models),
-            "results": list(results),
-            "training": list(training),
-        },
-        "manifest",
-    )
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "seed": seed,
+        "datasets": list(datasets),
+        "models": list(models),
+        "results": list(results),
+        "training": list(training),
+    }
+    if live:  # models whose encoders also run in the page (exporter/live)
+        manifest["live"] = list(live)
+    return _checked(manifest, "manifest")

@@ -21,11 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from exporter import __version__, payloads
+from exporter.analyses import metrics
 from exporter.config import ExportConfig, ModelConfig
 from exporter.contract import staged_folder, write_json_atomic
 from exporter.errors import ExportError
 from exporter.manifest import carry_over, merge
 from exporter.models.base import TrainingDynamics
+from exporter.statistics import figure_view, measure_all_pairs, sample_entry, sample_rows
 from exporter.thumbnails import write_thumbnail
 
 STATUS = sys.stderr
@@ -111,14 +113,34 @@ def _check_dynamics(model_cfg: ModelConfig, dataset, dynamics: TrainingDynamics)
         )
 
 
-def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, cache_dir, skip_bad) -> dict:
+def _export_pair(
+    model, cfg: ModelConfig, full, dataset, out: Path, options, timer, cache_dir, skip_bad
+) -> dict:
+    """Statistics over every pair of `full`; figure files over `dataset`, its figure sample."""
     from exporter.embed import embed_dataset
 
     with timer.stage("embed"):
-        vectors = embed_dataset(
-            model, dataset, cache_dir=cache_dir, batch_size=options.batch_size, skip_bad=skip_bad
-        )
-    blocks = [np.asarray(vectors[m], dtype=np.float64) for m in dataset.modalities]
+        if options.engine == "ray":
+            from exporter.distributed import embed_dataset_ray, model_factory
+
+            vectors = embed_dataset_ray(
+                model,
+                full,
+                factory=model_factory(cfg.spec, cache_dir=cache_dir, seed=options.seed),
+                cache_dir=cache_dir,
+                batch_size=options.batch_size,
+                skip_bad=skip_bad,
+                address=options.ray_address,
+                workers=options.ray_workers,
+            )
+        else:
+            vectors = embed_dataset(
+                model, full, cache_dir=cache_dir, batch_size=options.batch_size, skip_bad=skip_bad
+            )
+    with timer.stage("statistics"):
+        statistics = measure_all_pairs(vectors, full, model.info, options)
+    rows = sample_rows(full, dataset)
+    blocks = [np.asarray(vectors[m][rows], dtype=np.float64) for m in dataset.modalities]
     image, text, extra = blocks[0], blocks[1], blocks[2:]
     info = model.info
     folder = out / "results" / cfg.slug / dataset.name
@@ -138,9 +160,12 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
             ),
         )
     with timer.stage("metrics"):
-        metric_values = payloads.result_metrics(
-            image, text, logit_scale=info.logit_scale, logit_bias=info.logit_bias, seed=options.seed
-        )
+        measured = dict(statistics.values)
+        # A classifier per figure sample: separability is the one measure not taken over every pair.
+        measured["separability"] = metrics.separability(image, text, seed=options.seed)
+        metric_values = dict(measured)
+        metric_values["recall_i2t"] = payloads.recall_values(measured["recall_i2t"])
+        metric_values["recall_t2i"] = payloads.recall_values(measured["recall_t2i"])
         recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
         write("retrieval", payloads.retrieval_payload(image, text, options.retrieval_k, recall))
     with timer.stage("gap"):
@@ -149,7 +174,7 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
             options.landscape_stop + options.landscape_step / 2,
             options.landscape_step,
         )
-        gap_payload, closed = payloads.gap_payload(
+        gap_payload, _sample_closed = payloads.gap_payload(
             image,
             text,
             extra,
@@ -158,6 +183,7 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
             fractions=options.gap_fractions,
             deltas=deltas,
         )
+        closed = dict(statistics.closed)
         write("gap", gap_payload)
     with timer.stage("projections"):
         points = payloads.project_variants(image, text, extra, options.projections, options.seed)
@@ -178,7 +204,9 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
             metric_values["zeroshot"] = accuracy
             closed["zeroshot"] = closed_accuracy
     metric_values["closed"] = closed
-    return payloads.result_entry(cfg.spec, dataset.name, files, metric_values)
+    entry = payloads.result_entry(cfg.spec, dataset.name, files, metric_values)
+    entry["statistics"] = statistics.entry(separability_n=len(dataset.items))
+    return entry
 
 
 def _versions() -> dict[str, str]:
@@ -205,6 +233,7 @@ def run_export(
     results of other pairs already in out_dir are kept.
     """
     from exporter.datasets.registry import load_dataset
+    from exporter.live.bundle import export_live, kept_live_entries  # imports torch
     from exporter.models.registry import resolve_model
 
     out_dir = Path(out_dir)
@@ -220,9 +249,14 @@ def run_export(
             with timer.stage("datasets"):
                 _say(f"dataset {dataset_cfg.name} ({dataset_cfg.kind})")
                 dataset = load_dataset(dataset_cfg, seed=options.seed, skip_bad=skip_bad)
-                datasets[dataset.name] = dataset
-                dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px, skip_bad))
-        results, training, model_entries = [], [], []
+                shown = figure_view(dataset, options)
+                datasets[dataset.name] = (dataset, shown)
+                dataset_entries.append(
+                    sample_entry(
+                        _write_dataset(shown, staging, options.thumbnail_px, skip_bad), dataset, shown
+                    )
+                )
+        results, training, model_entries, live_entries = [], [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
@@ -233,14 +267,26 @@ def run_export(
             model_entries.append(
                 payloads.model_entry(model_cfg.spec, model_cfg.slug, model_cfg.label, model.info)
             )
-            for name, dataset in datasets.items():
+            for name, (dataset, shown) in datasets.items():
                 if model_cfg.datasets is not None and name not in model_cfg.datasets:
                     continue
                 _say(f"  {model_cfg.spec} x {name}: {len(dataset.items)} pairs")
                 results.append(
-                    _export_pair(model, model_cfg, dataset, staging, options, timer, cache_dir, skip_bad)
+                    _export_pair(
+                        model, model_cfg, dataset, shown, staging, options, timer, cache_dir, skip_bad
+                    )
                 )
                 pairs_embedded += len(dataset.items)
+            if model_cfg.live != "off":
+                with timer.stage("live"):
+                    used = [  # the figure views: live bundles follow items.json
+                        shown
+                        for n, (_, shown) in datasets.items()
+                        if model_cfg.datasets is None or n in model_cfg.datasets
+                    ]
+                    live_entries.append(
+                        export_live(model, model_cfg, used, staging, options, cache_dir=cache_dir, say=_say)
+                    )
             training_dataset = _training_dataset(config, datasets)
             if model.info.capabilities.training_dynamics and training_dataset is not None:
                 with timer.stage("training"):
@@ -265,6 +311,9 @@ def run_export(
             models=merge(kept.models, model_entries, ("name",), [m.spec for m in config.models]),
             results=merge(kept.results, results, ("model", "dataset"), None),
             training=merge(kept.training, training, ("model",), None),
+            live=merge(
+                kept_live_entries(out_dir, only), live_entries, ("model",), [m.spec for m in config.models]
+            ),
         )
         write_json_atomic(staging / "manifest.json", manifest)
         build_info = {
@@ -281,7 +330,7 @@ def run_export(
         results=[(r["model"], r["dataset"]) for r in results],
         stage_seconds=dict(timer.seconds),
         pairs_embedded=pairs_embedded,
-        skipped={name: list(getattr(d, "skipped", []) or []) for name, d in datasets.items()},
+        skipped={name: list(getattr(d, "skipped", []) or []) for name, (d, _) in datasets.items()},
     )
 
 
@@ -315,7 +364,8 @@ class _Selection:
 
 
 def _training_dataset(config: ExportConfig, datasets: dict):
+    """The figure view of the dataset whose pairs the training snapshots show."""
     name = config.options.training_dataset
     if name is not None:
-        return datasets.get(name)
-    return next((d for d in datasets.values() if d.kind == "shapes"), None)
+        return datasets[name][1] if name in datasets else None
+    return next((shown for full, shown in datasets.values() if full.kind == "shapes"), None)

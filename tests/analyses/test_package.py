@@ -7,6 +7,9 @@ PACKAGE = Path(analyses.__file__).parent
 ALLOWED_TOP_LEVEL = {
     "__future__",
     "collections",
+    "concurrent",  # streaming: blocks on a thread pool
+    "dataclasses",
+    "os",
     "warnings",
     "numpy",
     "scipy",
