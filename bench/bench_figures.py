@@ -90,7 +90,6 @@ def run(sizes, keep: Path | None):
                         models=("pocket:bench",),
                         datasets=("shapes",),
                         parts=("similarity", "projections"),
-                        validate=False,
                     )
                 export_s = time.perf_counter() - t
                 top = prepare_root(root, data)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from exporter.errors import ExportError
+from exporter.seeds import DEFAULT_SEED
 from outfolder import OutputFolderError
 
 DEFAULT_CACHE = Path(os.environ.get("LATENT_ARTICLE_CACHE", ".cache/exporter"))
@@ -75,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     coco = fetch_kinds.add_parser("coco", help="MS-COCO val2017 captions and just the chosen images")
     coco.add_argument("--out", type=Path, required=True, help="folder for annotations/ and val2017/")
     coco.add_argument("--n", type=int, default=1000, help="number of pairs to choose")
-    coco.add_argument("--seed", type=int, default=31415)
+    coco.add_argument("--seed", type=int, default=DEFAULT_SEED)
     coco.add_argument(
         "--filter",
         action="append",

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from exporter.errors import ExportError, did_you_mean
+from exporter.seeds import DEFAULT_SEED
 
-DEFAULT_SEED = 31415
 # "gap" is a linear frame with the gap vector as its x axis (analyses.projection.GapAxes).
 PROJECTION_METHODS = ("gap", "pca", "umap", "tsne")
 

@@ -162,8 +162,9 @@ def load_schema(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def validate(payload: Any, schema: str, *, where: str) -> None:
-    """Validate a data object against one of the repo's JSON Schemas."""
+@cache
+def _validator(schema: str):
+    """One validator per schema, with every schema file registered for $refs (built once)."""
     import jsonschema
     from referencing import Registry, Resource
 
@@ -172,8 +173,14 @@ def validate(payload: Any, schema: str, *, where: str) -> None:
         for p in SCHEMA_DIR.glob("*.schema.json")
     ]
     registry = Registry().with_resources(resources)
-    validator = jsonschema.Draft202012Validator(load_schema(schema), registry=registry)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(payload))
+    return jsonschema.Draft202012Validator(load_schema(schema), registry=registry)
+
+
+def validate(payload: Any, schema: str, *, where: str) -> None:
+    """Validate a data object against one of the repo's JSON Schemas."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(payload))
     if error is not None:
         location = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ExportError(f"{where}: data does not match {schema}.schema.json at {location}: {error.message}")

@@ -213,7 +213,7 @@ def embed_dataset_ray(
     """
     if batch_size < 1:
         raise ExportError(f"batch_size must be at least 1, got {batch_size}")
-    if callable(getattr(model, "precomputed_vectors", None)):
+    if model.info.capabilities.precomputed_vectors:
         return embed_dataset(model, dataset, cache_dir=cache_dir, batch_size=batch_size, skip_bad=skip_bad)
     workers = max(1, int(workers or os.cpu_count() or 1))
     connect(address, workers)

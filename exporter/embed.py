@@ -167,11 +167,12 @@ def embed_dataset(
     """
     if batch_size < 1:
         raise ExportError(f"batch_size must be at least 1, got {batch_size}")
-    precomputed = getattr(model, "precomputed_vectors", None)
-    if callable(precomputed):
-        return precomputed(dataset)
+    can = model.info.capabilities
+    if can.precomputed_vectors:
+        return model.precomputed_vectors(dataset)
+    encoders = {"image": can.encode_images, "text": can.encode_texts}
     for modality in dataset.modalities:
-        if modality not in ("image", "text"):
+        if not encoders.get(modality, False):
             raise ExportError(
                 f"dataset '{dataset.name}': modality '{modality}' has no encoder in model '{model.info.name}'; "
                 "use an embeddings:<folder> model for it"

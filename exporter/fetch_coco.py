@@ -24,6 +24,7 @@ from exporter.contract import write_bytes_atomic
 from exporter.datasets.coco import ANNOTATIONS_FILE, IMAGES_FOLDER, CocoPair, read_annotations, select_pairs
 from exporter.datasets.shared_options import CaptionFilter
 from exporter.errors import ExportError
+from exporter.seeds import DEFAULT_SEED
 
 DEFAULT_BASE_URL = "http://images.cocodataset.org/"
 DEFAULT_ANNOTATIONS_URL = DEFAULT_BASE_URL + "annotations/annotations_trainval2017.zip"
@@ -142,7 +143,7 @@ def fetch_coco(
     out_dir: Path,
     *,
     n: int,
-    seed: int = 31415,
+    seed: int = DEFAULT_SEED,
     word_filter: str | CaptionFilter | None = None,
     caption: str = "first",
     annotations_url: str = DEFAULT_ANNOTATIONS_URL,

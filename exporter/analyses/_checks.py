@@ -12,8 +12,6 @@ import numpy as np
 
 from exporter.errors import ExportError
 
-DEFAULT_SEED = 31415
-
 # Rows shorter than this cannot be normalised meaningfully (all-zero embeddings).
 _MIN_NORM = 1e-12
 

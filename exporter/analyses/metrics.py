@@ -13,9 +13,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from exporter.analyses._checks import DEFAULT_SEED, optional_bias, paired, positive_scale, seed_int
+from exporter.analyses._checks import optional_bias, paired, positive_scale, seed_int
 from exporter.analyses.retrieval import recall_at_k
 from exporter.errors import ExportError
+from exporter.seeds import DEFAULT_SEED
 
 RECALL_KS = (1, 5, 10)
 

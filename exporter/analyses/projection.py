@@ -14,8 +14,9 @@ import numpy as np
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
-from exporter.analyses._checks import DEFAULT_SEED, as_matrix, seed_int
+from exporter.analyses._checks import as_matrix, seed_int
 from exporter.errors import ExportError
+from exporter.seeds import DEFAULT_SEED
 
 METHODS = ("pca", "umap", "tsne")
 

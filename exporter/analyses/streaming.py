@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from exporter.analyses._checks import (
-    DEFAULT_SEED,
     finite_number,
     ks_tuple,
     optional_bias,
@@ -34,6 +33,7 @@ from exporter.analyses._checks import (
     seed_int,
 )
 from exporter.errors import ExportError
+from exporter.seeds import DEFAULT_SEED
 
 RECALL_KS = (1, 5, 10)
 # Cells of one block (rows x N): float32 scores plus temporaries stay near 64 MB.

@@ -20,7 +20,6 @@ from PIL import Image, UnidentifiedImageError
 
 from exporter.errors import ExportError, did_you_mean
 
-DEFAULT_SEED = 31415
 DEFAULT_TEMPLATES = ["{}", "a photo of a {}."]
 
 

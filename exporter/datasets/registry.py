@@ -1,18 +1,14 @@
-"""Dataset kinds: a short name in the export config -> a loader.
-
-Loaders are imported lazily so that a kind whose optional parts are missing
-(e.g. the pocket lab for `shapes`) does not break the others.
-"""
+"""Dataset kinds: a short name in the export config -> a loader."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from exporter.datasets.base import DEFAULT_SEED, PairDataset
+from exporter.datasets.base import PairDataset
 from exporter.datasets.shared_options import SHARED_OPTIONS, keep_captions, parse_filter, parse_templates
 from exporter.errors import ExportError, did_you_mean
+from exporter.seeds import DEFAULT_SEED
 
 
 class DatasetConfigLike(Protocol):
@@ -21,14 +17,49 @@ class DatasetConfigLike(Protocol):
     options: dict[str, Any]
 
 
+class Loader(Protocol):
+    def __call__(self, name: str, options: dict[str, Any], *, seed: int, skip_bad: bool) -> PairDataset: ...
+
+
 @dataclass(frozen=True)
 class DatasetKind:
     name: str
-    module: str
-    function: str
+    load: Loader
     description: str
     # True when the loader applies the caption filter itself (coco filters before choosing n).
     filters_captions: bool = False
+
+
+# Each loader imports its module only when called, so a kind whose optional parts are
+# missing (e.g. the pocket lab for `shapes`) does not break the others.
+def _load_samples(name: str, options: dict[str, Any], **kw) -> PairDataset:
+    from exporter.datasets.samples import load_samples
+
+    return load_samples(name, options, **kw)
+
+
+def _load_shapes(name: str, options: dict[str, Any], **kw) -> PairDataset:
+    from exporter.datasets.shapes import load_shapes
+
+    return load_shapes(name, options, **kw)
+
+
+def _load_pairs_folder(name: str, options: dict[str, Any], **kw) -> PairDataset:
+    from exporter.datasets.pairs_folder import load_pairs_folder
+
+    return load_pairs_folder(name, options, **kw)
+
+
+def _load_coco(name: str, options: dict[str, Any], **kw) -> PairDataset:
+    from exporter.datasets.coco import load_coco
+
+    return load_coco(name, options, **kw)
+
+
+def _load_embeddings_folder(name: str, options: dict[str, Any], **kw) -> PairDataset:
+    from exporter.datasets.embeddings import load_embeddings_folder
+
+    return load_embeddings_folder(name, options, **kw)
 
 
 DATASET_KINDS: dict[str, DatasetKind] = {
@@ -36,33 +67,28 @@ DATASET_KINDS: dict[str, DatasetKind] = {
     for kind in (
         DatasetKind(
             "samples",
-            "exporter.datasets.samples",
-            "load_samples",
+            _load_samples,
             "real photographs bundled with scikit-image, captions written by us (options: n)",
         ),
         DatasetKind(
             "shapes",
-            "exporter.datasets.shapes",
-            "load_shapes",
+            _load_shapes,
             "generated captioned scenes from the pocket lab's held-out split (options: n)",
         ),
         DatasetKind(
             "pairs",
-            "exporter.datasets.pairs_folder",
-            "load_pairs_folder",
+            _load_pairs_folder,
             "a folder with pairs.jsonl or pairs.csv: id, image, text, optional label (options: path, n)",
         ),
         DatasetKind(
             "coco",
-            "exporter.datasets.coco",
-            "load_coco",
+            _load_coco,
             "MS-COCO captions + val2017 images (options: path, n, caption=first|random, annotations, images)",
             filters_captions=True,
         ),
         DatasetKind(
             "embeddings",
-            "exporter.datasets.embeddings",
-            "load_embeddings_folder",
+            _load_embeddings_folder,
             "precomputed embeddings: pairs.jsonl + one folder per model of <modality>.npy (options: path)",
         ),
     )
@@ -89,8 +115,7 @@ def load_dataset(cfg: DatasetConfigLike, *, seed: int = DEFAULT_SEED, skip_bad: 
     templates = parse_templates(options, where)
     # The loaders see only their own options (coco keeps its filter: it filters before choosing n).
     shared = set(SHARED_OPTIONS) - ({"filter", "match"} if kind.filters_captions else set())
-    loader = getattr(importlib.import_module(kind.module), kind.function)
-    dataset = loader(
+    dataset = kind.load(
         cfg.name, {k: v for k, v in options.items() if k not in shared}, seed=seed, skip_bad=skip_bad
     )
     if caption_filter is not None and not kind.filters_captions:

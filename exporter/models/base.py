@@ -1,4 +1,10 @@
-"""What every model spec resolves to: encoders plus a description of the weights."""
+"""What every model spec resolves to: a description of the weights, its declared capabilities,
+and the methods those capabilities promise.
+
+The pipeline asks `info.capabilities`, never a model's type, family or attributes.
+A new family declares what it can do on its ModelInfo and overrides the methods
+of ModelBase that go with it (docs/ARCHITECTURE.md, "Add a model family").
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,36 @@ from exporter.errors import ExportError
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a model can do."""
+
+    encode_images: bool = False  # encode_images(new images)
+    encode_texts: bool = False  # encode_texts(new texts), e.g. zero-shot class prompts
+    precomputed_vectors: bool = False  # precomputed_vectors(dataset): vectors computed elsewhere
+    training_dynamics: bool = False  # training_dynamics(): snapshots and curves of its own training
+    closed_vocabulary: bool = False  # its text encoder knows a fixed word list; other words are lost
+
+
+# A two-tower contrastive model (CLIP and kin) with an open tokenizer.
+TWO_TOWERS = Capabilities(encode_images=True, encode_texts=True)
+
+
+@dataclass(frozen=True)
+class TrainingDynamics:
+    """A model's record of its own training (the pocket lab writes one per model).
+
+    steps: (S,) snapshot steps; snapshots_image / snapshots_text: (S, N, D) raw
+    encoder outputs of N display pairs at each step; curve: step, loss,
+    centroid_distance, temperature, each (T,).
+    """
+
+    steps: np.ndarray
+    snapshots_image: np.ndarray
+    snapshots_text: np.ndarray
+    curve: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     name: str  # the spec as written, e.g. "pocket:infonce"
     family: str  # clip | cyclip | cloob | siglip | precomputed | ...
@@ -26,22 +62,46 @@ class ModelInfo:
     trained: bool  # False for random weights
     description: str
     cache_key: str  # identifies weights + preprocessing for the embedding cache
-    # A closed vocabulary (the pocket models' word tokenizer) declares which words of a text it
-    # cannot read (they become <unk>); None: the tokenizer reads any text.
+    capabilities: Capabilities = TWO_TOWERS
+    # With capabilities.closed_vocabulary (the pocket models' word tokenizer): which words of a
+    # text it cannot read (they become <unk>); None: the tokenizer reads any text.
     unknown_words: Callable[[str], list[str]] | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def temperature(self) -> float:
-        return 1.0 / self.logit_scale
 
 
 @runtime_checkable
 class EmbeddingModel(Protocol):
+    """Every model offers all four methods; those its capabilities do not declare raise ExportError."""
+
     info: ModelInfo
 
-    def encode_images(self, images: list[Image.Image]) -> np.ndarray: ...
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray: ...  # B x D, L2-normalised
 
-    def encode_texts(self, texts: list[str]) -> np.ndarray: ...
+    def encode_texts(self, texts: list[str]) -> np.ndarray: ...  # B x D, L2-normalised
+
+    def precomputed_vectors(self, dataset) -> dict[str, np.ndarray]: ...  # modality -> N x D
+
+    def training_dynamics(self) -> TrainingDynamics: ...
+
+
+class ModelBase:
+    """Defaults for the methods a model's capabilities do not declare: one clear error each."""
+
+    info: ModelInfo
+
+    def _cannot(self, what: str) -> ExportError:
+        return ExportError(f"model '{self.info.name}' cannot {what}; its capabilities do not declare it")
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        raise self._cannot("encode images")
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        raise self._cannot("encode texts")
+
+    def precomputed_vectors(self, dataset) -> dict[str, np.ndarray]:
+        raise self._cannot("serve precomputed vectors")
+
+    def training_dynamics(self) -> TrainingDynamics:
+        raise self._cannot("report training dynamics")
 
 
 def make_cache_key(**parts: Any) -> str:

@@ -25,6 +25,7 @@ from exporter.models.openai_layout import (
     extract_state_dict,
     read_checkpoint,
 )
+from exporter.seeds import DEFAULT_SEED
 
 TEXT_TOWER_PREFIX = "transformer."
 # Names that live at the top level in the OpenAI layout but inside CLOOB's text tower.
@@ -47,7 +48,7 @@ def cloob_to_openai_layout(state: dict[str, torch.Tensor]) -> dict[str, torch.Te
 
 
 def load_cloob(
-    spec: str, *, device: str = "auto", cache_dir: Path | None = None, seed: int = 0
+    spec: str, *, device: str = "auto", cache_dir: Path | None = None, seed: int = DEFAULT_SEED
 ) -> OpenClipModel:
     path = checkpoint_path(spec)
     checkpoint = read_checkpoint(path, spec)

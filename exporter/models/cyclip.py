@@ -18,10 +18,11 @@ from exporter.models.openai_layout import (
     extract_state_dict,
     read_checkpoint,
 )
+from exporter.seeds import DEFAULT_SEED
 
 
 def load_cyclip(
-    spec: str, *, device: str = "auto", cache_dir: Path | None = None, seed: int = 0
+    spec: str, *, device: str = "auto", cache_dir: Path | None = None, seed: int = DEFAULT_SEED
 ) -> OpenClipModel:
     path = checkpoint_path(spec)
     state = extract_state_dict(read_checkpoint(path, spec), spec, path)

@@ -27,10 +27,10 @@ from PIL import Image
 from exporter.datasets.base import sha256_file
 from exporter.errors import ExportError, did_you_mean
 from exporter.models import hf_tokenizer_files
-from exporter.models.base import ModelInfo, l2_normalise, make_cache_key
+from exporter.models.base import ModelBase, ModelInfo, l2_normalise, make_cache_key
 from exporter.models.checkpoint_files import unreadable_message, unreadable_reason
+from exporter.seeds import DEFAULT_SEED
 
-DEFAULT_SEED = 31415
 PROBE_TIMEOUT_S = 3.0  # the whole "is the hub there?" check stays well under 5 s
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".npz", ".ckpt", ".tar")
 
@@ -49,7 +49,7 @@ def pick_device(device: str = "auto") -> torch.device:
         raise ExportError(f"unknown device '{device}'; use auto, cpu or cuda") from error
 
 
-class OpenClipModel:
+class OpenClipModel(ModelBase):
     """An open_clip model (or a checkpoint mapped into one) behind the EmbeddingModel protocol."""
 
     def __init__(
@@ -65,7 +65,6 @@ class OpenClipModel:
         self.tokenizer = tokenizer
         self.device = device
         self.info = info
-        self.artifact: Any = None  # pocket models: the training artifact (checkpoint, dynamics)
 
     @torch.inference_mode()
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:

@@ -4,11 +4,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exporter.models.base import ModelInfo, make_cache_key
+import numpy as np
+
+from exporter.models.base import Capabilities, ModelInfo, TrainingDynamics, make_cache_key
 from exporter.models.open_clip_model import OpenClipModel, checkpoint_hash, embed_dim_of, pick_device
+from exporter.seeds import DEFAULT_SEED
+
+# Encoders, plus the record of its own training; the word-level tokenizer knows the scene words only.
+POCKET_CAPABILITIES = Capabilities(
+    encode_images=True, encode_texts=True, training_dynamics=True, closed_vocabulary=True
+)
 
 
-def load_pocket(spec: str, *, device: str = "auto", cache_dir: Path, seed: int = 31415) -> OpenClipModel:
+class PocketModel(OpenClipModel):
+    """A pocket model: open_clip encoders plus the training artifact (checkpoint, dynamics)."""
+
+    def __init__(self, *args, artifact, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.artifact = artifact
+
+    def training_dynamics(self) -> TrainingDynamics:
+        with np.load(self.artifact.dynamics_file) as data:
+            return TrainingDynamics(
+                steps=data["steps"],
+                snapshots_image=data["image"],
+                snapshots_text=data["text"],
+                curve={
+                    "step": data["curve_step"],
+                    "loss": data["loss"],
+                    "centroid_distance": data["centroid_distance"],
+                    "temperature": data["temperature"],
+                },
+            )
+
+
+def load_pocket(spec: str, *, device: str = "auto", cache_dir: Path, seed: int = DEFAULT_SEED) -> PocketModel:
     # Imported here: naming no pocket model should cost no pocket-lab import.
     from exporter import pocket
 
@@ -35,8 +65,6 @@ def load_pocket(spec: str, *, device: str = "auto", cache_dir: Path, seed: int =
             preprocess=repr(preprocess),
         ),
         unknown_words=tokenizer.unknown_words,
+        capabilities=POCKET_CAPABILITIES,
     )
-    wrapped = OpenClipModel(model, preprocess, tokenizer, torch_device, info)
-    # The pipeline reads training dynamics (artifact.dynamics_file) from here.
-    wrapped.artifact = artifact
-    return wrapped
+    return PocketModel(model, preprocess, tokenizer, torch_device, info, artifact=artifact)

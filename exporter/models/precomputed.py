@@ -13,18 +13,20 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from exporter.datasets.base import PairDataset, sha256_file
 from exporter.datasets.embeddings import load_vectors, order_modalities, read_model_json, similarity_file
 from exporter.errors import ExportError
-from exporter.models.base import ModelInfo, l2_normalise
+from exporter.models.base import Capabilities, ModelBase, ModelInfo, l2_normalise
+from exporter.seeds import DEFAULT_SEED
 
 # CLIP's learned scale saturates at 100 (temperature 0.01); used when model.json is silent.
 DEFAULT_LOGIT_SCALE = 100.0
 
 
-class PrecomputedModel:
+class PrecomputedModel(ModelBase):
+    """Vectors computed elsewhere: no encoder, so no new inputs (e.g. zero-shot prompts)."""
+
     def __init__(self, folder: Path, vectors: dict[str, np.ndarray], info: ModelInfo):
         self.folder = folder
         self.vectors = vectors
@@ -49,18 +51,6 @@ class PrecomputedModel:
             result[modality] = l2_normalise(array, model=self.info.name)
         return result
 
-    def _no_encoder(self) -> ExportError:
-        return ExportError(
-            f"model '{self.info.name}': precomputed vectors have no encoder; new inputs (e.g. zero-shot prompts) "
-            "cannot be embedded"
-        )
-
-    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
-        raise self._no_encoder()
-
-    def encode_texts(self, texts: list[str]) -> np.ndarray:
-        raise self._no_encoder()
-
 
 def _float_field(meta: dict, key: str, where: Path) -> float | None:
     value = meta.get(key)
@@ -72,7 +62,7 @@ def _float_field(meta: dict, key: str, where: Path) -> float | None:
 
 
 def load_precomputed(
-    spec: str, *, device: str = "auto", cache_dir: Path | None = None, seed: int = 0
+    spec: str, *, device: str = "auto", cache_dir: Path | None = None, seed: int = DEFAULT_SEED
 ) -> PrecomputedModel:
     folder = Path(spec.partition(":")[2]).expanduser()
     if not folder.is_dir():
@@ -123,6 +113,7 @@ def load_precomputed(
         trained=bool(meta.get("trained", True)),
         description=description,
         cache_key=digest.hexdigest()[:32],
+        capabilities=Capabilities(precomputed_vectors=True),
     )
     model = PrecomputedModel(folder, vectors, info)
     # Where the vectors came from (exporter/amumo writes the import's checks here); goes to the manifest.

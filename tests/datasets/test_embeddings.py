@@ -41,7 +41,8 @@ def test_dataset_and_model_roundtrip(tmp_path: Path) -> None:
     out = embed_dataset(model, dataset, cache_dir=tmp_path / "c", progress=False)
     raw = np.load(tmp_path / "e" / "imagebind" / "audio.npy")
     np.testing.assert_allclose(out["audio"], raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
-    with pytest.raises(ExportError, match="no encoder"):
+    assert model.info.capabilities.precomputed_vectors and not model.info.capabilities.encode_texts
+    with pytest.raises(ExportError, match="cannot encode texts"):
         model.encode_texts(["a dog"])
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import exporter.models.registry as model_registry
-import exporter.pipeline as pipeline
+from exporter import payloads
 from exporter.cli import main
 from exporter.errors import ExportError
 
@@ -108,7 +108,7 @@ def test_failure_half_way_leaves_previous_output_intact(
     shutil.copytree(reference_export, out)
     before = snapshot(out)
     seen_in_staging: list[str] = []
-    real_projection = pipeline._projection_payload
+    real_projection = payloads.projections_payload
     calls = []
 
     def failing_projection(*args, **kwargs):
@@ -120,7 +120,7 @@ def test_failure_half_way_leaves_previous_output_intact(
         seen_in_staging.extend(p.relative_to(staging[0]).as_posix() for p in staging[0].rglob("*.json"))
         raise failure("projection failed half-way")
 
-    monkeypatch.setattr(pipeline, "_projection_payload", failing_projection)
+    monkeypatch.setattr(payloads, "projections_payload", failing_projection)
     capsys.readouterr()
     if failure is ExportError:
         assert main(export_args(small_config, out, shared_cache)) == 1

@@ -42,7 +42,12 @@ def test_pocket_model_resolves_and_encodes(tiny_pocket: str, tmp_path: Path) -> 
     assert image.shape == text.shape == (3, model.info.embed_dim)
     np.testing.assert_allclose(np.linalg.norm(image, axis=1), 1.0, atol=1e-5)
     assert model.info.trained and model.info.family == "clip" and model.info.logit_scale > 0
-    assert model.artifact is not None and Path(model.artifact.dynamics_file).is_file()
+    assert model.info.capabilities.training_dynamics and model.info.capabilities.closed_vocabulary
+    assert not model.info.capabilities.precomputed_vectors
+    dynamics = model.training_dynamics()
+    assert dynamics.snapshots_image.shape[0] == len(dynamics.steps)
+    assert dynamics.snapshots_image.shape == dynamics.snapshots_text.shape
+    assert len(dynamics.curve["step"]) == len(dynamics.curve["loss"]) > 0
     again = resolve_model(f"pocket:{tiny_pocket}", device="cpu", cache_dir=tmp_path)
     assert again.info.cache_key == model.info.cache_key
 

@@ -1,0 +1,366 @@
+"""The data contract's one writer: a typed function per data file, arrays in, a validated dict out.
+
+The export pipeline and the test fixtures (tests/fake_export.py) both build
+every data file with these functions, so what the browser tests read is what
+the exporter writes. Each builder computes from embeddings through
+exporter.analyses, encodes arrays (contract.encode_array) and validates the
+result against its JSON Schema; writing it is the caller's job
+(contract.write_json_atomic). docs/ARCHITECTURE.md describes each file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
+from exporter.contract import SCHEMA_VERSION, encode_array, validate
+
+# The recall levels every recall dict of the contract carries.
+RECALL_KEYS = ("r1", "r5", "r10")
+_STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
+_LANDSCAPE_CURVES = ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
+
+
+def _checked(payload: dict, schema: str) -> dict:
+    validate(payload, schema, where=f"the {schema} payload")
+    return payload
+
+
+def recall_values(values: Mapping[str, Any]) -> dict[str, float]:
+    """A recall dict of the contract: r1, r5, r10 as floats."""
+    return {key: float(values[key]) for key in RECALL_KEYS}
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def item_entry(
+    item_id: str, text: str, image: str | None, label: str | None, extra: Mapping[str, str] | None = None
+) -> dict:
+    """One row of items.json; `image` is the thumbnail path relative to items.json."""
+    entry: dict[str, Any] = {"id": item_id, "text": text, "image": image, "label": label}
+    if extra:
+        entry["extra"] = dict(extra)
+    return entry
+
+
+def items_payload(
+    dataset: str, modalities: Sequence[str], items: Sequence[dict], classes: Sequence[str] | None
+) -> dict:
+    """datasets/<dataset>/items.json from rows made by item_entry."""
+    return _checked(
+        {
+            "dataset": dataset,
+            "n": len(items),
+            "modalities": list(modalities),
+            "items": list(items),
+            "classes": list(classes) if classes else None,
+        },
+        "items",
+    )
+
+
+def dataset_entry(
+    name: str,
+    kind: str,
+    n: int,
+    modalities: Sequence[str],
+    has_labels: bool,
+    description: str,
+    skipped: Sequence[str] = (),
+) -> dict:
+    """The dataset's manifest entry."""
+    entry = {
+        "name": name,
+        "kind": kind,
+        "n": int(n),
+        "modalities": list(modalities),
+        "items": f"datasets/{name}/items.json",
+        "has_labels": bool(has_labels),
+        "description": description,
+    }
+    if skipped:
+        entry["skipped"] = list(skipped)
+    return entry
+
+
+# ---------------------------------------------------------------- one (model, dataset) pair
+
+
+def similarity_payload(
+    model: str,
+    dataset: str,
+    modalities: Sequence[str],
+    blocks: Sequence[np.ndarray],
+    texts: Sequence[str],
+    n_clusters: int,
+) -> dict:
+    """results/.../similarity.json: the stacked kN x kN cosine matrix and its cluster order."""
+    matrix = similarity.stacked_similarity(blocks)
+    n = blocks[0].shape[0]
+    order, clusters = clustering.cluster_order(matrix[:n, n : 2 * n], list(texts), n_clusters=n_clusters)
+    return _checked(
+        {
+            "model": model,
+            "dataset": dataset,
+            "n": n,
+            "modalities": list(modalities),
+            "matrix": encode_array(matrix, "u1"),
+            "order": [int(i) for i in order],
+            "clusters": [
+                {"start": int(c["start"]), "size": int(c["size"]), "label": str(c["label"])} for c in clusters
+            ],
+        },
+        "similarity",
+    )
+
+
+def retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: Mapping[str, Mapping]) -> dict:
+    """results/.../retrieval.json: top-k of both directions; `recall` as gap_metrics measured it."""
+    k = min(k, image.shape[0])
+    directions = {}
+    for name, (query, gallery) in {"i2t": (image, text), "t2i": (text, image)}.items():
+        indices, scores = retrieval.top_k(query, gallery, k)
+        directions[name] = {
+            "indices": encode_array(np.asarray(indices, dtype=np.int64), "u2"),
+            "scores": encode_array(np.asarray(scores, dtype=np.float64), "u1"),
+        }
+    recall = {direction: recall_values(recall[direction]) for direction in ("i2t", "t2i")}
+    return _checked({"k": k, **directions, "recall": recall}, "retrieval")
+
+
+def gap_payload(
+    image: np.ndarray,
+    text: np.ndarray,
+    extra_blocks: Sequence[np.ndarray],
+    *,
+    logit_scale: float,
+    logit_bias: float | None,
+    fractions: Sequence[float],
+    deltas: np.ndarray,
+) -> tuple[dict, dict]:
+    """results/.../gap.json (slider steps at `fractions`, loss landscape over `deltas`),
+    and the metrics of the fully closed space (fraction 1) for the manifest's `closed`."""
+    computed = list(fractions)
+    if 1.0 not in computed:
+        computed.append(1.0)  # the closed metrics come from this step
+    steps = gap_shift.gap_steps(image, text, computed, logit_scale=logit_scale, logit_bias=logit_bias)
+    written = []
+    closed: dict[str, Any] = {}
+    for fraction, step in zip(computed, steps, strict=True):
+        core = _step_metrics(step)
+        if fraction == 1.0:
+            closed = {k: v for k, v in core.items() if k != "fraction"}
+        if fraction in fractions:
+            matrix = step["similarity"]
+            if extra_blocks:  # further modalities stay where they are
+                matrix = similarity.stacked_similarity([step["image"], step["text"], *extra_blocks])
+            written.append(core | {"matrix": encode_array(matrix, "u1")})
+    landscape = gap_shift.loss_landscape(
+        image, text, logit_scale=logit_scale, logit_bias=logit_bias, deltas=deltas
+    )
+    curves = {key: [float(v) for v in landscape[key]] for key in _LANDSCAPE_CURVES}
+    points = {
+        point: {key: float(landscape[point][key]) for key in ("delta", "distance", "loss")}
+        for point in ("original", "closed")
+    }
+    payload = {
+        "gap_vector_norm": float(np.linalg.norm(gap_shift.gap_vector(image, text))),
+        "steps": written,
+        "landscape": curves | points,
+    }
+    return _checked(payload, "gap"), closed
+
+
+def _step_metrics(step: Mapping) -> dict:
+    core = {key: float(step[key]) for key in _STEP_KEYS}
+    core["recall_i2t"] = recall_values(step["recall_i2t"])
+    core["recall_t2i"] = recall_values(step["recall_t2i"])
+    return core
+
+
+def closed_metrics(
+    image: np.ndarray, text: np.ndarray, *, logit_scale: float, logit_bias: float | None
+) -> dict:
+    """The manifest's `closed` metrics alone (gap_payload returns them too, at no extra cost)."""
+    (step,) = gap_shift.gap_steps(image, text, [1.0], logit_scale=logit_scale, logit_bias=logit_bias)
+    return {k: v for k, v in _step_metrics(step).items() if k != "fraction"}
+
+
+def project_variants(
+    image: np.ndarray,
+    text: np.ndarray,
+    extra_blocks: Sequence[np.ndarray],
+    methods: Sequence[str],
+    seed: int,
+) -> dict[str, dict[str, np.ndarray]]:
+    """2-D points per method of the original and the gap-closed space (kN x 2 each)."""
+    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
+    original = np.concatenate([image, text, *extra_blocks])
+    closed = np.concatenate([closed_image, closed_text, *extra_blocks])
+    points: dict[str, dict[str, np.ndarray]] = {}
+    for method in methods:
+        if method == "gap":
+            # One frame for both variants: closing the gap shows as motion along x.
+            axes = projection.GapAxes(seed).fit(image, text)
+            points[method] = {"original": axes.transform(original), "closed": axes.transform(closed)}
+        else:
+            points[method] = {
+                variant: projection.project(stacked, method, seed=seed)
+                for variant, stacked in (("original", original), ("closed", closed))
+            }
+    return points
+
+
+def projections_payload(points: Mapping[str, Mapping[str, np.ndarray]]) -> dict:
+    """results/.../projections.json from kN x 2 points per method and variant (project_variants)."""
+    encoded = {
+        method: {variant: encode_array(xy, "i2") for variant, xy in variants.items()}
+        for method, variants in points.items()
+    }
+    return _checked(
+        {"methods": list(points), "variants": ["original", "closed"], "points": encoded}, "projections"
+    )
+
+
+def zeroshot_payload(
+    image: np.ndarray,
+    text: np.ndarray,
+    class_texts: Mapping[str, np.ndarray],
+    labels: Sequence[int],
+    classes: Sequence[str],
+    *,
+    logit_scale: float,
+) -> tuple[dict, dict, dict]:
+    """results/.../zeroshot.json, with accuracy per template on the original and the closed space.
+
+    `class_texts`: template -> C x D embeddings of its class prompts. Closing
+    moves images by -g/2 and texts by +g/2 (g from the dataset's pairs); class
+    prompts are texts, so they move with the texts.
+    """
+    gap = gap_shift.gap_vector(image, text)
+    closed_image, _ = gap_shift.close_gap(image, text, 1.0)
+    truth = np.asarray(labels)
+    runs, accuracy, closed_accuracy = [], {}, {}
+    for template, class_text in class_texts.items():
+        probs = zeroshot.classify(image, class_text, logit_scale=logit_scale)
+        acc = float(zeroshot.accuracy(probs, truth))
+        runs.append(
+            {"template": template, "accuracy": acc, "probs": encode_array(probs, "u1", lo=0.0, hi=1.0)}
+        )
+        accuracy[template] = acc
+        closed_probs = zeroshot.classify(
+            closed_image, gap_shift.shift(class_text, gap / 2), logit_scale=logit_scale
+        )
+        closed_accuracy[template] = float(zeroshot.accuracy(closed_probs, truth))
+    payload = {"classes": list(classes), "labels": [int(i) for i in labels], "runs": runs}
+    return _checked(payload, "zeroshot"), accuracy, closed_accuracy
+
+
+def result_metrics(
+    image: np.ndarray, text: np.ndarray, *, logit_scale: float, logit_bias: float | None, seed: int
+) -> dict:
+    """The manifest's metrics of one pair (gap_metrics with contract-shaped recall dicts)."""
+    measured = metrics.gap_metrics(image, text, logit_scale=logit_scale, logit_bias=logit_bias, seed=seed)
+    values = dict(measured)
+    values["recall_i2t"] = recall_values(measured["recall_i2t"])
+    values["recall_t2i"] = recall_values(measured["recall_t2i"])
+    return values
+
+
+def result_entry(model: str, dataset: str, files: Mapping[str, str], metric_values: Mapping) -> dict:
+    """The pair's manifest entry: its files and metrics (with `closed` and, if any, `zeroshot`)."""
+    return {"model": model, "dataset": dataset, "files": dict(files), "metrics": dict(metric_values)}
+
+
+# ---------------------------------------------------------------- models and training
+
+
+def model_entry(name: str, slug: str, label: str, info) -> dict:
+    """The model's manifest entry from its ModelInfo."""
+    return {
+        "name": name,
+        "slug": slug,
+        "label": label,
+        "family": info.family,
+        "objective": info.objective,
+        "weights": info.weights,
+        "temperature": 1.0 / float(info.logit_scale),
+        "logit_scale": float(info.logit_scale),
+        "logit_bias": None if info.logit_bias is None else float(info.logit_bias),
+        "embed_dim": int(info.embed_dim),
+        "trained": bool(info.trained),
+        "description": info.description,
+    }
+
+
+def training_payload(
+    model: str,
+    dataset: str,
+    curve: Mapping[str, Sequence[float]],
+    steps: Sequence[int],
+    snapshots_image: np.ndarray,
+    snapshots_text: np.ndarray,
+    seed: int,
+) -> dict:
+    """training/<slug>.json: the training curve and the display pairs at each snapshot step.
+
+    snapshots_*: S x N x D raw encoder outputs; they are put on the unit sphere
+    and projected with one PCA fitted on all snapshots, so motion is real.
+    """
+    snapshots_image = snapshots_image / np.linalg.norm(snapshots_image, axis=-1, keepdims=True)
+    snapshots_text = snapshots_text / np.linalg.norm(snapshots_text, axis=-1, keepdims=True)
+    stacked = [np.concatenate([img, txt]) for img, txt in zip(snapshots_image, snapshots_text, strict=True)]
+    projected = projection.fit_transform_many(stacked, seed=seed)
+    payload = {
+        "model": model,
+        "dataset": dataset,
+        "n": int(snapshots_image.shape[1]),
+        "curve": {
+            "step": [int(s) for s in curve["step"]],
+            "loss": [float(v) for v in curve["loss"]],
+            "centroid_distance": [float(v) for v in curve["centroid_distance"]],
+            "temperature": [float(v) for v in curve["temperature"]],
+        },
+        "snapshots": [
+            {
+                "step": int(step),
+                "centroid_distance": metrics.centroid_distance(img, txt),
+                "points": encode_array(points, "i2"),
+            }
+            for step, img, txt, points in zip(steps, snapshots_image, snapshots_text, projected, strict=True)
+        ],
+    }
+    return _checked(payload, "training")
+
+
+def training_entry(model: str, dataset: str, slug: str) -> dict:
+    return {"model": model, "dataset": dataset, "file": f"training/{slug}.json"}
+
+
+# ---------------------------------------------------------------- the manifest
+
+
+def manifest_payload(
+    seed: int,
+    datasets: Sequence[dict],
+    models: Sequence[dict],
+    results: Sequence[dict],
+    training: Sequence[dict],
+    live: Sequence[dict] = (),
+) -> dict:
+    """manifest.json from the entries above (already merged with any kept output)."""
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "seed": seed,
+        "datasets": list(datasets),
+        "models": list(models),
+        "results": list(results),
+        "training": list(training),
+    }
+    if live:  # models whose encoders also run in the page (exporter/live)
+        manifest["live"] = list(live)
+    return _checked(manifest, "manifest")
