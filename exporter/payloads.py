@@ -10,13 +10,15 @@ result against its JSON Schema; writing it is the caller's job
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
 
 from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
-from exporter.contract import SCHEMA_VERSION, encode_array, validate
+from exporter.contract import SCHEMA_VERSION, encode_array, load_schema, validate, validator_for
 
 # The recall levels every recall dict of the contract carries.
 RECALL_KEYS = ("r1", "r5", "r10")
@@ -24,8 +26,25 @@ _STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
 _LANDSCAPE_CURVES = ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
 
 
+@cache
+def _narrowed(schema: str):
+    """The schema file narrowed by the registries: measure keys and projection methods derive from them."""
+    narrowed = copy.deepcopy(load_schema(schema))
+    if schema == "manifest":
+        computed = [m.key for m in metrics.MEASURES if m.compute is not None]
+        metric_def = narrowed["$defs"]["metrics"]
+        metric_def["required"] = sorted(set(metric_def["required"]) | set(computed))
+        for key in computed:
+            metric_def["properties"].setdefault(key, {"type": "number"})
+    elif schema == "projections":
+        keys = [m.key for m in projection.PROJECTION_METHODS]
+        narrowed["properties"]["methods"]["items"] = {"enum": keys}
+        narrowed["properties"]["points"]["propertyNames"] = {"enum": keys}
+    return validator_for(narrowed)
+
+
 def _checked(payload: dict, schema: str) -> dict:
-    validate(payload, schema, where=f"the {schema} payload")
+    validate(payload, schema, where=f"the {schema} payload", validator=_narrowed(schema))
     return payload
 
 
@@ -351,11 +370,16 @@ def manifest_payload(
     results: Sequence[dict],
     training: Sequence[dict],
 ) -> dict:
-    """manifest.json from the entries above (already merged with any kept output)."""
+    """manifest.json from the entries above (already merged with any kept output).
+
+    It also carries the registries of gap measures and projection methods, with
+    their labels: the browser's tables and menus are built from them.
+    """
     return _checked(
         {
             "schema_version": SCHEMA_VERSION,
             "seed": seed,
+            "registry": {**metrics.measures_registry(), "projections": projection.projections_registry()},
             "datasets": list(datasets),
             "models": list(models),
             "results": list(results),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -19,6 +20,63 @@ from exporter.errors import ExportError
 from exporter.seeds import DEFAULT_SEED
 
 METHODS = ("pca", "umap", "tsne")
+
+
+@dataclass(frozen=True)
+class ProjectionMethod:
+    """A 2-D projection as the article presents it; the manifest carries these (`registry.projections`)."""
+
+    key: str
+    label: str  # menu entry
+    axes: tuple[str, str]  # axis titles
+    description: str  # one line: what the frame shows
+    animated: bool  # every gap step is mapped into the one fitted frame (False: original only)
+    note: str = ""  # shown with the figure when set (e.g. why it is not animated)
+
+
+PROJECTION_METHODS: tuple[ProjectionMethod, ...] = (
+    ProjectionMethod(
+        "gap",
+        "gap axis",
+        ("along the gap vector (image centroid − text centroid)", "PC 1 of the rest"),
+        "a linear frame whose x axis is the gap vector, so the gap is always visible",
+        animated=True,
+    ),
+    ProjectionMethod(
+        "pca", "PCA", ("PC 1", "PC 2"), "the two directions of largest variance", animated=True
+    ),
+    ProjectionMethod(
+        "umap",
+        "UMAP",
+        ("UMAP 1", "UMAP 2"),
+        "a neighbour-graph layout (cosine); gap steps are placed with the fitted map's transform",
+        animated=True,
+    ),
+    ProjectionMethod(
+        "tsne",
+        "t-SNE",
+        ("t-SNE 1", "t-SNE 2"),
+        "a neighbour-preserving layout (cosine)",
+        animated=False,
+        note="t-SNE cannot place new points in a fitted layout, so it shows the original "
+        "embeddings only; the gap slider does not move it.",
+    ),
+)
+
+
+def projections_registry() -> list[dict]:
+    """The projection methods as the manifest carries them (`registry.projections`)."""
+    return [
+        {
+            "key": m.key,
+            "label": m.label,
+            "axes": list(m.axes),
+            "description": m.description,
+            "animated": m.animated,
+            "note": m.note,
+        }
+        for m in PROJECTION_METHODS
+    ]
 
 # Below this many points the neighbour-graph methods have nothing to embed.
 _MIN_POINTS_MANIFOLD = 4

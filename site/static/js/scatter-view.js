@@ -322,17 +322,6 @@ export function createScatterView(options) {
   };
 }
 
-/** Names of the projection methods, for menus. */
-export const METHOD_LABELS = { gap: "gap axis", pca: "PCA", umap: "UMAP", tsne: "t-SNE" };
-
-/** Axis titles of a projection method. */
-export function axisTitles(method) {
-  // The "gap" frame: x runs along the gap vector, y is the main direction of the rest.
-  if (method === "gap") return ["along the gap vector (image centroid − text centroid)", "PC 1 of the rest"];
-  const name = { pca: "PC", umap: "UMAP", tsne: "t-SNE" }[method] || method;
-  return [`${name} 1`, `${name} 2`];
-}
-
 /** Preview entries for point index s: the point's item, then the rest of its pair. */
 export function pointEntries(s, n, modalities, items) {
   const m = Math.floor(s / n), i = s % n;

@@ -7,7 +7,8 @@
 import { decodeRaw, decodeArray } from "../contract.js";
 import { el, selectControl, sliderControl, toggleButton, badgeSlot, modelLabel, formatNumber, wantsSorted } from "../dom.js";
 import { createMatrixView } from "../matrix-view.js";
-import { createScatterView, axisTitles, pointEntries, METHOD_LABELS } from "../scatter-view.js";
+import { createScatterView, pointEntries } from "../scatter-view.js";
+import { projectionMethod } from "../registry.js";
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
@@ -84,7 +85,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   });
   const scatterView = createScatterView({
     points: pointsAt(method, data.gap.steps[stepIndex].fraction), n: n(), modalities: modalities(), colors: themeColors(),
-    axes: axisTitles(method), maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
+    axes: projectionMethod(ctx.manifest, method).axes, maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
     onPoint(index) {
       if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
       const i = index % n();
@@ -121,9 +122,9 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, (v) => switchTo(v, datasetName));
   const datasetOptions = () => ctx.manifest.datasets.filter((d) => ctx.manifest.results.some((r) => r.dataset === d.name && r.model === model.name));
   const datasetSelect = selectControl("Dataset", datasetOptions().map((d) => ({ value: d.name, label: d.name })), datasetName, (v) => switchTo(model.name, v));
-  const methodSelect = selectControl("Projection", data.proj.methods.map((m) => ({ value: m, label: METHOD_LABELS[m] || m })), method, (v) => {
+  const methodSelect = selectControl("Projection", data.proj.methods.map((m) => ({ value: m, label: projectionMethod(ctx.manifest, m).label })), method, (v) => {
     method = v;
-    scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method) });
+    scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: projectionMethod(ctx.manifest, method).axes });
   });
   const sortButton = toggleButton("Sort by clusters", sorted, (on) => { sorted = on; matrixView.setSorted(on); });
 
@@ -155,12 +156,12 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       modelSelect.select.value = model.name;
       datasetSelect.select.replaceChildren(...datasetOptions().map((d) => el("option", { value: d.name, text: d.name })));
       datasetSelect.select.value = datasetName;
-      methodSelect.select.replaceChildren(...data.proj.methods.map((m) => el("option", { value: m, text: METHOD_LABELS[m] || m })));
+      methodSelect.select.replaceChildren(...data.proj.methods.map((m) => el("option", { value: m, text: projectionMethod(ctx.manifest, m).label })));
       methodSelect.select.value = method;
       slider.input.max = String(data.gap.steps.length - 1);
       slider.input.value = String(stepIndex);
       matrixView.setMatrix(matrixOf(stepIndex), { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
-      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method), n: data.sim.n, modalities: data.sim.modalities });
+      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: projectionMethod(ctx.manifest, method).axes, n: data.sim.n, modalities: data.sim.modalities });
       preview.clear();
       refreshHeader();
       describeStep();

@@ -4,7 +4,8 @@
 
 import { decodeArray } from "../contract.js";
 import { el, selectControl, modelLabel } from "../dom.js";
-import { createScatterView, axisTitles, pointEntries, METHOD_LABELS } from "../scatter-view.js";
+import { createScatterView, pointEntries } from "../scatter-view.js";
+import { projectionMethod } from "../registry.js";
 import { createPreview } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
@@ -36,19 +37,19 @@ export const render = figure("scatter", async ({ mount, options, ctx, arrived })
   const preview = createPreview({ placeholder: "Point at a dot, tap it, or focus the plot and use the arrow keys." });
   const view = createScatterView({
     points: points(method, variant), n, modalities, colors: themeColors(),
-    lines: options.lines !== false, axes: axisTitles(method), maxWidth: options.size || 560, aspect: options.height ? Math.min(1.5, options.height / (options.size || 560)) : undefined,
+    lines: options.lines !== false, axes: projectionMethod(ctx.manifest, method).axes, maxWidth: options.size || 560, aspect: options.height ? Math.min(1.5, options.height / (options.size || 560)) : undefined,
     label: `Projection of ${modelLabel(model)} embeddings`,
     onPoint(index) {
       if (index === null || index === undefined) { preview.clear(); return; }
-      preview.show(pointEntries(index, n, modalities, items), { scoreLabel: `${METHOD_LABELS[method] || method}, ${VARIANT_LABELS[variant] || variant}` });
+      preview.show(pointEntries(index, n, modalities, items), { scoreLabel: `${projectionMethod(ctx.manifest, method).label}, ${VARIANT_LABELS[variant] || variant}` });
     },
   });
 
   const controls = el("div", { class: "fig-controls" });
   if (options.controls !== false) {
     if (proj.methods.length > 1) {
-      controls.append(selectControl("Projection", proj.methods.map((m) => ({ value: m, label: METHOD_LABELS[m] || m })), method, (v) => {
-        method = v; view.setPoints(points(method, variant), { axes: axisTitles(method) });
+      controls.append(selectControl("Projection", proj.methods.map((m) => ({ value: m, label: projectionMethod(ctx.manifest, m).label })), method, (v) => {
+        method = v; view.setPoints(points(method, variant), { axes: projectionMethod(ctx.manifest, method).axes });
       }).element);
     }
     if (proj.variants.length > 1) {
