@@ -209,40 +209,43 @@ def closed_metrics(
     return {k: v for k, v in _step_metrics(step).items() if k != "fraction"}
 
 
-def project_variants(
+def project_gap_steps(
     image: np.ndarray,
     text: np.ndarray,
     extra_blocks: Sequence[np.ndarray],
     methods: Sequence[str],
+    fractions: Sequence[float],
     seed: int,
-) -> dict[str, dict[str, np.ndarray]]:
-    """2-D points per method of the original and the gap-closed space (kN x 2 each)."""
-    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
+) -> dict[str, list[np.ndarray]]:
+    """kN x 2 points per method at each gap step, every step in the frame fitted on the original.
+
+    Further modalities stay where they are; methods that cannot place new
+    points (t-SNE) get the original only (projection.project_steps).
+    """
+    n = image.shape[0]
     original = np.concatenate([image, text, *extra_blocks])
-    closed = np.concatenate([closed_image, closed_text, *extra_blocks])
-    points: dict[str, dict[str, np.ndarray]] = {}
-    for method in methods:
-        if method == "gap":
-            # One frame for both variants: closing the gap shows as motion along x.
-            axes = projection.GapAxes(seed).fit(image, text)
-            points[method] = {"original": axes.transform(original), "closed": axes.transform(closed)}
-        else:
-            points[method] = {
-                variant: projection.project(stacked, method, seed=seed)
-                for variant, stacked in (("original", original), ("closed", closed))
-            }
-    return points
+    steps = [
+        original
+        if fraction == 0
+        else np.concatenate([*gap_shift.close_gap(image, text, fraction), *extra_blocks])
+        for fraction in fractions
+    ]
+    return {method: projection.project_steps(steps, method, n=n, seed=seed) for method in methods}
 
 
-def projections_payload(points: Mapping[str, Mapping[str, np.ndarray]]) -> dict:
-    """results/.../projections.json from kN x 2 points per method and variant (project_variants)."""
-    encoded = {
-        method: {variant: encode_array(xy, "i2") for variant, xy in variants.items()}
-        for method, variants in points.items()
-    }
-    return _checked(
-        {"methods": list(points), "variants": ["original", "closed"], "points": encoded}, "projections"
-    )
+def projections_payload(points: Mapping[str, Sequence[np.ndarray]], fractions: Sequence[float]) -> dict:
+    """results/.../projections.json: per method, kN x 2 points at each gap fraction (project_gap_steps).
+
+    One quantisation per method over all its steps, so a point that stays put
+    decodes to the same position at every step.
+    """
+    encoded = {}
+    for method, steps in points.items():
+        lo = min(float(np.min(xy)) for xy in steps)
+        hi = max(float(np.max(xy)) for xy in steps)
+        encoded[method] = [encode_array(xy, "i2", lo=lo, hi=hi) for xy in steps]
+    payload = {"methods": list(points), "fractions": [float(f) for f in fractions], "points": encoded}
+    return _checked(payload, "projections")
 
 
 def zeroshot_payload(

@@ -160,8 +160,10 @@ def _export_pair(model, cfg: ModelConfig, dataset, out: Path, options, timer, ca
         )
         write("gap", gap_payload)
     with timer.stage("projections"):
-        points = payloads.project_variants(image, text, extra, options.projections, options.seed)
-        write("projections", payloads.projections_payload(points))
+        points = payloads.project_gap_steps(
+            image, text, extra, options.projections, options.gap_fractions, options.seed
+        )
+        write("projections", payloads.projections_payload(points, options.gap_fractions))
     # Zero-shot needs at least two classes to choose between (a small subset may hold one).
     if dataset.classes and len(dataset.classes) >= 2 and info.capabilities.encode_texts:
         with timer.stage("zeroshot"):

@@ -244,15 +244,18 @@ def _write_pair(folder, rel, pair, image, text, captions, measured, parts, gap_s
             "similarity",
             payloads.similarity_payload(spec, dname, ["image", "text"], [image, text], captions, 10),
         )
+    fractions = [float(f) for f in np.linspace(0, 1, gap_steps)]
     if "projections" in parts:
-        original = np.concatenate([image, text])
-        closed = np.concatenate(gap_shift.close_gap(image, text, 1.0))
-        points = payloads.project_variants(image, text, [], ("pca",), seed)
-        for method, components in (("umap", (1, 2)), ("tsne", (0, 2))):
-            stand_in = _stand_in_projection(original, components)
-            points[method] = {"original": stand_in(original), "closed": stand_in(closed)}
-        points |= payloads.project_variants(image, text, [], ("gap",), seed)
-        write("projections", payloads.projections_payload(points))
+        points = payloads.project_gap_steps(image, text, [], ("pca",), fractions, seed)
+        steps = [np.concatenate([image, text])] + [
+            np.concatenate(gap_shift.close_gap(image, text, f)) for f in fractions[1:]
+        ]
+        # Stand-ins: UMAP maps every step through one fixed linear map, t-SNE has the original only.
+        umap_like = _stand_in_projection(steps[0], (1, 2))
+        points["umap"] = [umap_like(step) for step in steps]
+        points["tsne"] = [_stand_in_projection(steps[0], (0, 2))(steps[0])]
+        points |= payloads.project_gap_steps(image, text, [], ("gap",), fractions, seed)
+        write("projections", payloads.projections_payload(points, fractions))
     if "retrieval" in parts:
         recall = {"i2t": measured["recall_i2t"], "t2i": measured["recall_t2i"]}
         write("retrieval", payloads.retrieval_payload(image, text, 10, recall))
@@ -263,7 +266,7 @@ def _write_pair(folder, rel, pair, image, text, captions, measured, parts, gap_s
             [],
             logit_scale=info.logit_scale,
             logit_bias=info.logit_bias,
-            fractions=[float(f) for f in np.linspace(0, 1, gap_steps)],
+            fractions=fractions,
             deltas=DELTAS,
         )
         write("gap", gap)

@@ -89,3 +89,48 @@ def test_tsne_barnes_hut_is_deterministic_too():
     first = project(stacked, "tsne", seed=7)
     assert first.shape == (60, 2)
     assert np.array_equal(first, project(stacked, "tsne", seed=7))
+
+
+@pytest.mark.parametrize("method", ["gap", "pca", "umap"])
+def test_every_gap_step_in_one_frame_and_unmoved_points_stay_put(method):
+    """Closing the gap moves images and texts; a third modality stays where it is, in embedding
+    space and therefore in every projected step (and after quantisation, as the browser reads it)."""
+    from exporter import payloads
+    from exporter.contract import decode_array
+
+    image, text = random_pairs(8, 6, gap=0.8, noise=0.3, seed=3)
+    audio, _ = random_pairs(8, 6, gap=0.0, noise=0.3, seed=4)
+    fractions = [0.0, 0.5, 1.0]
+    points = payloads.project_gap_steps(image, text, [audio], [method], fractions, seed=5)[method]
+    assert len(points) == len(fractions)
+    for step in points[1:]:
+        np.testing.assert_array_equal(step[16:], points[0][16:])  # the audio rows
+        assert np.abs(step[:16] - points[0][:16]).max() > 1e-3  # images and texts did move
+    encoded = payloads.projections_payload({method: points}, fractions)["points"][method]
+    decoded = [decode_array(step) for step in encoded]
+    for step in decoded[1:]:
+        np.testing.assert_array_equal(step[16:], decoded[0][16:])
+
+
+def test_linear_frames_are_fitted_once_not_per_step():
+    """PCA of the closed step is the original PCA applied to it, not a PCA refitted on it."""
+    from exporter import payloads
+    from exporter.analyses.gap_shift import close_gap
+
+    image, text = random_pairs(10, 5, gap=0.8, noise=0.3, seed=6)
+    original, closed = payloads.project_gap_steps(image, text, [], ["pca"], [0.0, 1.0], seed=1)["pca"]
+    np.testing.assert_allclose(original, project(np.vstack([image, text]), "pca", seed=1))
+    refitted = project(np.vstack(close_gap(image, text, 1.0)), "pca", seed=1)
+    assert not np.allclose(closed, refitted, atol=1e-3)
+
+
+def test_tsne_is_not_animated_and_says_why():
+    from exporter import payloads
+    from exporter.analyses.projection import PROJECTION_METHODS
+
+    image, text = random_pairs(8, 5, gap=0.8, noise=0.3, seed=7)
+    steps = payloads.project_gap_steps(image, text, [], ["tsne"], [0.0, 0.5, 1.0], seed=1)["tsne"]
+    assert len(steps) == 1
+    tsne = next(m for m in PROJECTION_METHODS if m.key == "tsne")
+    assert not tsne.animated and "cannot place new points" in tsne.note
+    assert all(m.animated for m in PROJECTION_METHODS if m.key != "tsne")

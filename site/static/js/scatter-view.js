@@ -301,9 +301,10 @@ export function createScatterView(options) {
       redraw();
       if (element.parentElement) { lastWidth = element.parentElement.clientWidth; resizeObserver.observe(element.parentElement); }
     },
-    /** Replace the points (same count: animated unless reduced motion). */
-    setPoints(points, { axes, n, modalities } = {}) {
+    /** Replace the points (same count: animated unless reduced motion); `frame` (points) fixes the view's bounds, null fits the points. */
+    setPoints(points, { axes, n, modalities, frame } = {}) {
       if (axes) setAxes(axes);
+      if (frame !== undefined) state.frame = frame;
       if (n !== undefined && (n !== state.n || points.length !== state.points.length)) {
         state.n = n; state.modalities = modalities || state.modalities;
         state.hover = null; state.cursor = null; state.highlight = [];

@@ -46,20 +46,29 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     if (!data.matrices.has(i)) data.matrices.set(i, decodeRaw(data.gap.steps[i].matrix));
     return data.matrices.get(i);
   };
-  const projectionOf = (meth, variant) => {
-    const key = `${meth}/${variant}`;
-    if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][variant]));
+  // Every gap step is mapped into the one frame fitted on the original embeddings,
+  // so each slider position shows real positions; a method that cannot place new
+  // points (t-SNE) has the original only and does not move (its note says why).
+  const stepOf = (meth, i) => {
+    const fraction = data.gap.steps[i].fraction;
+    const at = data.proj.fractions.findIndex((f) => Math.abs(f - fraction) < 1e-9);
+    return at >= 0 && at < data.proj.points[meth].length ? at : 0;
+  };
+  const pointsAt = (meth, i) => {
+    const key = `${meth}/${stepOf(meth, i)}`;
+    if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][stepOf(meth, i)]));
     return data.points.get(key);
   };
-  // Projections exist for the original and the fully closed embeddings; in
-  // between, positions are interpolated by the step's fraction.
-  const pointsAt = (meth, fraction) => {
-    const a = projectionOf(meth, "original");
-    if (!data.proj.variants.includes("closed") || fraction <= 0) return a;
-    const b = projectionOf(meth, "closed");
-    if (fraction >= 1) return b;
-    const out = new Float32Array(a.length);
-    for (let i = 0; i < a.length; i++) out[i] = a[i] + (b[i] - a[i]) * fraction;
+  // The view's bounds cover every step of the method, so a point that stays put stays put on screen.
+  const frameOf = (meth) => {
+    const steps = data.proj.points[meth].map((_, i) => {
+      const key = `${meth}/${i}`;
+      if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][i]));
+      return data.points.get(key);
+    });
+    const out = new Float32Array(steps.reduce((a, p) => a + p.length, 0));
+    let offset = 0;
+    for (const p of steps) { out.set(p, offset); offset += p.length; }
     return out;
   };
   const pickMethod = () => (method && data.proj.methods.includes(method) ? method : data.proj.methods[0]);
@@ -84,7 +93,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     },
   });
   const scatterView = createScatterView({
-    points: pointsAt(method, data.gap.steps[stepIndex].fraction), n: n(), modalities: modalities(), colors: themeColors(),
+    points: pointsAt(method, stepIndex), frame: frameOf(method), n: n(), modalities: modalities(), colors: themeColors(),
     axes: projectionMethod(ctx.manifest, method).axes, maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
     onPoint(index) {
       if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
@@ -105,14 +114,13 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       + `(image→text ${formatNumber(step.loss_i2t)}, text→image ${formatNumber(step.loss_t2i)}) · R@1 image→text ${formatNumber(step.recall_i2t.r1, 2)}`;
     slider.output.textContent = `${Math.round(step.fraction * 100)}% closed`;
     slider.input.setAttribute("aria-valuetext", `${Math.round(step.fraction * 100)} percent of the gap closed; gap ${formatNumber(step.centroid_distance)}, loss ${formatNumber(loss)}`);
-    const f = step.fraction;
-    sliderNote.textContent = f > 0 && f < 1 ? "Projection positions between the original and the closed embeddings are interpolated." : "";
+    sliderNote.textContent = projectionMethod(ctx.manifest, method).note;
   }
 
   const slider = sliderControl("Close the gap", { min: 0, max: data.gap.steps.length - 1, step: 1, value: stepIndex }, (value) => {
     stepIndex = value;
     matrixView.setMatrix(matrixOf(stepIndex));
-    scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction));
+    scatterView.setPoints(pointsAt(method, stepIndex));
     describeStep();
     mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: stepIndex } }));
   });
@@ -124,7 +132,8 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   const datasetSelect = selectControl("Dataset", datasetOptions().map((d) => ({ value: d.name, label: d.name })), datasetName, (v) => switchTo(model.name, v));
   const methodSelect = selectControl("Projection", data.proj.methods.map((m) => ({ value: m, label: projectionMethod(ctx.manifest, m).label })), method, (v) => {
     method = v;
-    scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: projectionMethod(ctx.manifest, method).axes });
+    scatterView.setPoints(pointsAt(method, stepIndex), { axes: projectionMethod(ctx.manifest, method).axes, frame: frameOf(method) });
+    describeStep();
   });
   const sortButton = toggleButton("Sort by clusters", sorted, (on) => { sorted = on; matrixView.setSorted(on); });
 
@@ -161,7 +170,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       slider.input.max = String(data.gap.steps.length - 1);
       slider.input.value = String(stepIndex);
       matrixView.setMatrix(matrixOf(stepIndex), { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
-      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: projectionMethod(ctx.manifest, method).axes, n: data.sim.n, modalities: data.sim.modalities });
+      scatterView.setPoints(pointsAt(method, stepIndex), { axes: projectionMethod(ctx.manifest, method).axes, frame: frameOf(method), n: data.sim.n, modalities: data.sim.modalities });
       preview.clear();
       refreshHeader();
       describeStep();
