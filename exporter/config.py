@@ -32,6 +32,9 @@ class ModelConfig:
     label: str
     slug: str
     datasets: tuple[str, ...] | None = None  # None: every dataset
+    # Towers written for the page (exporter/live): "both", "text" or "off"; pocket models default to both.
+    live: str = "off"
+    live_int8: bool = False  # int8 weights for the text tower (about 4x smaller)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,25 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
     return ExportOptions(**values), (Path(out) if out else None)
 
 
+def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
+    """live = true | false | "text"; pocket models write both towers unless told otherwise."""
+    raw = table.get("live", spec.startswith("pocket:"))
+    if raw is True:
+        live = "both"
+    elif raw is False:
+        live = "off"
+    elif raw == "text":
+        live = "text"
+    else:
+        raise ExportError(f"{where}: 'live' must be true, false or \"text\", got {raw!r}")
+    if live != "off" and not spec.startswith(("pocket:", "open_clip:")):
+        raise ExportError(f"{where}: only pocket: and open_clip: models can run in the page; remove 'live'")
+    live_int8 = _expect(table.get("live_int8", False), bool, where, "live_int8")
+    if live_int8 and live == "off":
+        raise ExportError(f"{where}: 'live_int8' needs live = true or \"text\"")
+    return live, live_int8
+
+
 def parse_config(text: str, path: Path) -> ExportConfig:
     """Parse and validate the text of an export config."""
     try:
@@ -167,7 +189,7 @@ def parse_config(text: str, path: Path) -> ExportConfig:
     for index, table in enumerate(raw_models, start=1):
         where = f"{path} [[models]] #{index}"
         _expect(table, dict, where, "models entry")
-        _check_keys(table, {"spec", "label", "slug", "datasets"}, where)
+        _check_keys(table, {"spec", "label", "slug", "datasets", "live", "live_int8"}, where)
         spec = _expect(table.get("spec", ""), str, where, "spec").strip()
         if not spec:
             raise ExportError(f"{where}: missing 'spec', e.g. spec = \"open_clip:ViT-B-32:openai\"")
@@ -183,7 +205,10 @@ def parse_config(text: str, path: Path) -> ExportConfig:
                 if name not in dataset_names:
                     raise ExportError(f"{where}: unknown dataset '{name}'{_closest(name, dataset_names)}")
         label = _expect(table.get("label", spec), str, where, "label")
-        models.append(ModelConfig(spec=spec, label=label, slug=slug, datasets=only))
+        live, live_int8 = _parse_live(table, spec, where)
+        models.append(
+            ModelConfig(spec=spec, label=label, slug=slug, datasets=only, live=live, live_int8=live_int8)
+        )
 
     if options.training_dataset is not None and options.training_dataset not in dataset_names:
         raise ExportError(

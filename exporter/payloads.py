@@ -372,21 +372,22 @@ def manifest_payload(
     models: Sequence[dict],
     results: Sequence[dict],
     training: Sequence[dict],
+    live: Sequence[dict] = (),
 ) -> dict:
     """manifest.json from the entries above (already merged with any kept output).
 
     It also carries the registries of gap measures and projection methods, with
     their labels: the browser's tables and menus are built from them.
     """
-    return _checked(
-        {
-            "schema_version": SCHEMA_VERSION,
-            "seed": seed,
-            "registry": {**metrics.measures_registry(), "projections": projection.projections_registry()},
-            "datasets": list(datasets),
-            "models": list(models),
-            "results": list(results),
-            "training": list(training),
-        },
-        "manifest",
-    )
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "seed": seed,
+        "registry": {**metrics.measures_registry(), "projections": projection.projections_registry()},
+        "datasets": list(datasets),
+        "models": list(models),
+        "results": list(results),
+        "training": list(training),
+    }
+    if live:  # models whose encoders also run in the page (exporter/live)
+        manifest["live"] = list(live)
+    return _checked(manifest, "manifest")

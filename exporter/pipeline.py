@@ -207,6 +207,7 @@ def run_export(
     results of other pairs already in out_dir are kept.
     """
     from exporter.datasets.registry import load_dataset
+    from exporter.live.bundle import export_live, kept_live_entries  # imports torch
     from exporter.models.registry import resolve_model
 
     out_dir = Path(out_dir)
@@ -224,7 +225,7 @@ def run_export(
                 dataset = load_dataset(dataset_cfg, seed=options.seed, skip_bad=skip_bad)
                 datasets[dataset.name] = dataset
                 dataset_entries.append(_write_dataset(dataset, staging, options.thumbnail_px, skip_bad))
-        results, training, model_entries = [], [], []
+        results, training, model_entries, live_entries = [], [], [], []
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
@@ -243,6 +244,16 @@ def run_export(
                     _export_pair(model, model_cfg, dataset, staging, options, timer, cache_dir, skip_bad)
                 )
                 pairs_embedded += len(dataset.items)
+            if model_cfg.live != "off":
+                with timer.stage("live"):
+                    used = [
+                        d
+                        for n, d in datasets.items()
+                        if model_cfg.datasets is None or n in model_cfg.datasets
+                    ]
+                    live_entries.append(
+                        export_live(model, model_cfg, used, staging, options, cache_dir=cache_dir, say=_say)
+                    )
             training_dataset = _training_dataset(config, datasets)
             if model.info.capabilities.training_dynamics and training_dataset is not None:
                 with timer.stage("training"):
@@ -267,6 +278,9 @@ def run_export(
             models=merge(kept.models, model_entries, ("name",), [m.spec for m in config.models]),
             results=merge(kept.results, results, ("model", "dataset"), None),
             training=merge(kept.training, training, ("model",), None),
+            live=merge(
+                kept_live_entries(out_dir, only), live_entries, ("model",), [m.spec for m in config.models]
+            ),
         )
         write_json_atomic(staging / "manifest.json", manifest)
         build_info = {

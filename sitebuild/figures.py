@@ -27,6 +27,7 @@ class FigureKind:
     max_models: int | None = 1  # None: several models
     dataset_required: bool = True
     training: bool = False  # needs a manifest "training" entry
+    live: bool = False  # runs the models in the page: needs their manifest "live" entries
 
 
 FIGURE_KINDS: dict[str, FigureKind] = {
@@ -65,6 +66,18 @@ FIGURE_KINDS: dict[str, FigureKind] = {
             training=True,
         ),
         FigureKind("zeroshot", "zero-shot classification per prompt template", ("zeroshot",)),
+        FigureKind(
+            "describe",
+            "the reader's descriptions of a chosen or drawn image: softmax, prefix, occlusion saliency",
+            max_models=None,
+            live=True,
+        ),
+        FigureKind(
+            "ask",
+            "a caption the reader types, embedded in the page: similarities, ranking, projections, gap",
+            max_models=None,
+            live=True,
+        ),
     ]
 }
 
@@ -224,6 +237,8 @@ def resolve_figure(
     elif kind.max_models is None:
         # Several-model kinds default to every model with results for the dataset.
         models = data.models_with_results(dataset) if dataset else list(data.models)
+        if kind.live:  # ... that the page can run
+            models = [m for m in models if _live_entry(data, m)]
         if not models:
             raise BuildError(
                 f"no model has results for dataset {dataset!r}; check the export config", where=where
@@ -264,6 +279,16 @@ def resolve_figure(
             rel = data.optional_result_file(model, dataset, file_kind, where)
             if rel:
                 link(f"{file_kind} ({model})", rel)
+    if kind.live:
+        for model in models:
+            entry = _live_entry(data, model)
+            if entry is None:
+                raise BuildError(
+                    f"figure {fig_id!r} ({kind.name}) runs {model} in the page, but the export has no encoders "
+                    "for it; set live = true on that model in the export config and re-export",
+                    where=where,
+                )
+            link(f"encoders for the page ({model})", entry["file"])
     if dataset is not None and (kind.items or kind.training):
         if kind.items:
             link(f"items ({dataset})", data.items_file(dataset, where))
@@ -287,6 +312,10 @@ def resolve_figure(
         files=links,
         untrained=untrained,
     )
+
+
+def _live_entry(data: DataIndex, model: str) -> dict | None:
+    return next((e for e in (data.manifest or {}).get("live", []) if e.get("model") == model), None)
 
 
 def size_label(link: DataLink) -> str:

@@ -316,3 +316,30 @@ def project_steps(
                 points[moved] = np.asarray(model.transform(step[moved]), dtype=np.float64)
             placed.append(points)
     return placed
+
+
+def linear_frame(
+    method: str, image: np.ndarray, text: np.ndarray, extra=(), *, seed: int = DEFAULT_SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """(axes 2 x D, bias 2) with ``points = stacked @ axes.T + bias`` equal to the projection
+    this module computes for ``method`` ("gap" or "pca") on the original embeddings, so a new
+    embedding (a reader's caption) can be placed in the same frame."""
+    img, txt = as_matrix(image, "image"), as_matrix(text, "text")
+    dim = img.shape[1]
+    if method == "pca":
+        fitted = _SharedPCA(seed_int(seed)).fit(np.vstack([img, txt, *extra]))
+        if fitted.pca is None:
+            return np.zeros((2, dim)), np.zeros(2)
+        axes = np.zeros((2, dim))
+        comps = fitted.pca.components_ * fitted.signs[:, None]
+        axes[: comps.shape[0]] = comps[:2]
+        return axes, -(fitted.pca.mean_ @ axes.T)
+    if method == "gap":
+        gap = GapAxes(seed).fit(img, txt)
+        d = gap.direction
+        if gap.rest.pca is None:
+            return np.vstack([d, np.zeros(dim)]), np.zeros(2)
+        c = gap.rest.pca.components_[0] * gap.rest.signs[0]
+        # across = (x - (x.d) d - mean_rest) . c  =  x . (c - (d.c) d) - mean_rest . c
+        return np.vstack([d, c - (d @ c) * d]), np.array([0.0, -(gap.rest.pca.mean_ @ c)])
+    raise ExportError(f"projection {method!r} has no linear frame; only gap and pca do")

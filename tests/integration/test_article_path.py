@@ -153,9 +153,11 @@ def test_article_hover_shows_both_items(browser, served_site):
     assert image["src"].split("?")[0].endswith(items[3]["image"])
     assert (caption["modality"], caption["index"]) == ("text", 8)
     assert caption["caption"] == items[8]["text"]
-    # The image really loaded (a failed thumbnail would show as a broken image).
-    assert page.evaluate(
-        "() => [...document.querySelectorAll('#fig-slice .fig-preview-item img')].some((i) => !i.hidden && i.naturalWidth > 0)"
+    # The image really loads (a failed thumbnail would show as a broken image). Figures load
+    # lazily, so no other figure has fetched this thumbnail before: wait for it.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#fig-slice .fig-preview-item img')].some((i) => !i.hidden && i.complete && i.naturalWidth > 0)",
+        timeout=10000,
     )
     assert errors == [] and failed == []
     context.close()
