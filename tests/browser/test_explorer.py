@@ -1,6 +1,5 @@
-from export_reader import items, load, preview_state, result_file
-
 from exporter.contract import decode_array
+from tests.browser.export_reader import items, load, preview_state, result_file
 
 N = 24
 
@@ -113,10 +112,10 @@ def test_a_point_that_does_not_move_in_embedding_space_does_not_move_on_screen(f
     import json
 
     import numpy as np
-    from export_reader import scatter_screen
 
     from exporter import payloads
     from exporter.contract import write_json_atomic
+    from tests.browser.export_reader import scatter_screen
     from tests.fake_export import write_fake_export
 
     top = served[1]

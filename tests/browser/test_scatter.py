@@ -1,5 +1,4 @@
-from export_reader import items, preview_state, projection, projection_frame, scatter_screen
-
+from tests.browser.export_reader import items, preview_state, projection, projection_frame, scatter_screen
 from tests.fake_export import XSS_CAPTION
 
 N = 24
