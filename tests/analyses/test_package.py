@@ -7,6 +7,8 @@ PACKAGE = Path(analyses.__file__).parent
 ALLOWED_TOP_LEVEL = {
     "__future__",
     "collections",
+    "dataclasses",
+    "functools",
     "warnings",
     "numpy",
     "scipy",

@@ -8,6 +8,8 @@ const TYPED = {
 };
 
 const jsonCache = new Map();
+// items.json with resolved image URLs, per URL: built from the cached JSON without writing into it.
+const resolvedItems = new Map();
 
 /** Fetch and parse a JSON file; one request per URL per page. */
 export function fetchJSON(url) {
@@ -154,18 +156,18 @@ export async function openExport(config) {
       if (!file) throw new Error(`model ${model.name} has no ${kind} results on dataset ${entry.dataset}`);
       return fetchJSON(resolve(file));
     },
-    /** items.json of a dataset, with each item's `imageUrl` resolved. */
+    /** items.json of a dataset, with each item's `imageUrl` resolved (a copy: the cached JSON stays as fetched). */
     async items(datasetName) {
       const dataset = findDataset(manifest, datasetName || config.dataset);
       const url = resolve(dataset.items);
-      const data = await fetchJSON(url);
-      if (!data._resolved) {
-        for (const item of data.items) {
-          item.imageUrl = item.image ? withVersion(new URL(item.image, url), version).href : null;
-        }
-        data._resolved = true;
+      const key = String(url);
+      if (!resolvedItems.has(key)) {
+        resolvedItems.set(key, fetchJSON(url).then((data) => ({
+          ...data,
+          items: data.items.map((item) => ({ ...item, imageUrl: item.image ? withVersion(new URL(item.image, url), version).href : null })),
+        })));
       }
-      return data;
+      return resolvedItems.get(key);
     },
     /** training/<slug>.json of a model: the record on datasetName if given, else its first. */
     training(model, datasetName) {
