@@ -31,9 +31,9 @@ import open_clip
 import torch
 
 from exporter.errors import ExportError, did_you_mean
+from exporter.pocket.scenes import DEFAULT_SEED
 from exporter.pocket.tokenizer import WordTokenizer
 from exporter.pocket.train import PocketSpec, centroid_distance, recall_at_1, train_pocket
-from exporter.seeds import DEFAULT_SEED
 
 # Bump when the cache layout changes (the source hash covers training changes).
 CACHE_FORMAT = 1

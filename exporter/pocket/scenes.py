@@ -31,8 +31,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from exporter.errors import ExportError
-from exporter.seeds import DEFAULT_SEED
 
+DEFAULT_SEED = 31415
 IMAGE_SIZE = 64
 # Draw at this multiple of the output size, then downsample: cheap anti-aliasing.
 _SUPERSAMPLE = 4

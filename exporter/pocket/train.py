@@ -26,9 +26,8 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
 from exporter.errors import ExportError
 from exporter.pocket.objectives import OBJECTIVES, objective_loss
-from exporter.pocket.scenes import IMAGE_SIZE, display_pairs, generate_scenes
+from exporter.pocket.scenes import DEFAULT_SEED, IMAGE_SIZE, display_pairs, generate_scenes
 from exporter.pocket.tokenizer import WordTokenizer, scene_tokenizer
-from exporter.seeds import DEFAULT_SEED
 
 MAX_LOGIT_SCALE = math.log(100.0)  # open_clip clamps the learnable scale at 100
 
