@@ -178,7 +178,7 @@ def augment_series(
     model, items, augmentations: list[Augmentation], *, steps: int, batch_size: int, seed: int
 ):
     """Embed S steps of each augmentation of each item's image; yields (augmentation, values, original, curves)."""
-    if not hasattr(model, "encode_images") or model.info.family == "precomputed":
+    if not (model.info.capabilities.encode_images and model.info.capabilities.encode_texts):
         raise ExportError(f"model '{model.info.name}' has no image encoder; augmentation series need one")
     if steps < 2:
         raise ExportError(f"augmentation steps must be at least 2, got {steps}")

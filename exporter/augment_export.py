@@ -20,10 +20,6 @@ from exporter.errors import ExportError
 from exporter.thumbnails import write_thumbnail
 
 
-def has_image_encoder(model) -> bool:
-    return hasattr(model, "encode_images") and model.info.family != "precomputed"
-
-
 def export_dataset_series(model, cfg: ModelConfig, dataset, out: Path, options) -> dict:
     """Our own series: the first augment_bases items of an image dataset, for one model."""
     items = [item for item in dataset.items if item.image is not None][: options.augment_bases]

@@ -19,7 +19,7 @@ import numpy as np
 from exporter.errors import ExportError
 from outfolder.errors import DiskFullError, is_disk_full
 
-SCHEMA_VERSION = 2  # 2: gap.json names one gap-step file per step instead of holding the matrices
+SCHEMA_VERSION = 3  # 2: gap.json names one gap-step file per step; 3: projections fitted once (a frame per method, points per gap step), registry, model capabilities
 SCHEMA_DIR = Path(__file__).parent / "schema"
 # Written into every export folder: only folders holding it are ever replaced by an export.
 EXPORT_MARKER = ".exporter"
@@ -163,24 +163,35 @@ def load_schema(name: str) -> dict:
 
 
 @cache
-def _validator(schema: str):
-    """One validator per schema, with every schema file registered for $refs (built once)."""
-    import jsonschema
+def _registry():
+    """Every schema file, registered for $refs between them."""
     from referencing import Registry, Resource
 
     resources = [
         (p.name, Resource.from_contents(json.loads(p.read_text(encoding="utf-8"))))
         for p in SCHEMA_DIR.glob("*.schema.json")
     ]
-    registry = Registry().with_resources(resources)
-    return jsonschema.Draft202012Validator(load_schema(schema), registry=registry)
+    return Registry().with_resources(resources)
 
 
-def validate(payload: Any, schema: str, *, where: str) -> None:
-    """Validate a data object against one of the repo's JSON Schemas."""
+@cache
+def _validator(schema: str):
+    return validator_for(load_schema(schema))
+
+
+def validator_for(schema: dict):
+    """A validator of a schema dict (e.g. a file's schema narrowed by a registry) that can $ref the files."""
     import jsonschema
 
-    error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(payload))
+    return jsonschema.Draft202012Validator(schema, registry=_registry())
+
+
+def validate(payload: Any, schema: str, *, where: str, validator=None) -> None:
+    """Validate a data object against one of the repo's JSON Schemas (or the given validator of it)."""
+    import jsonschema
+
+    checker = validator or _validator(schema)
+    error = jsonschema.exceptions.best_match(checker.iter_errors(payload))
     if error is not None:
         location = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ExportError(f"{where}: data does not match {schema}.schema.json at {location}: {error.message}")

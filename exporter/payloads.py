@@ -5,18 +5,31 @@ every data file with these functions, so what the browser tests read is what
 the exporter writes. Each builder computes from embeddings through
 exporter.analyses, encodes arrays (contract.encode_array) and validates the
 result against its JSON Schema; writing it is the caller's job
-(contract.write_json_atomic). docs/ARCHITECTURE.md describes each file.
+(contract.write_json_atomic; gap.json and its step files: gap_files.write_gap_files,
+which validates each file). docs/ARCHITECTURE.md describes each file.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
 
-from exporter.analyses import clustering, gap_shift, metrics, projection, retrieval, similarity, zeroshot
-from exporter.contract import SCHEMA_VERSION, encode_array, validate
+from exporter.analyses import (
+    clustering,
+    gap_shift,
+    metrics,
+    projection,
+    retrieval,
+    similarity,
+    zeroshot,
+)
+from exporter.analyses import modalities as kmodal
+from exporter.contract import SCHEMA_VERSION, encode_array, load_schema, validate, validator_for
 
 # The recall levels every recall dict of the contract carries.
 RECALL_KEYS = ("r1", "r5", "r10")
@@ -24,8 +37,25 @@ _STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
 _LANDSCAPE_CURVES = ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
 
 
+@cache
+def _narrowed(schema: str):
+    """The schema file narrowed by the registries: measure keys and projection methods derive from them."""
+    narrowed = copy.deepcopy(load_schema(schema))
+    if schema == "manifest":
+        computed = [m.key for m in metrics.MEASURES if m.compute is not None]
+        metric_def = narrowed["$defs"]["metrics"]
+        metric_def["required"] = sorted(set(metric_def["required"]) | set(computed))
+        for key in computed:
+            metric_def["properties"].setdefault(key, {"type": "number"})
+    elif schema == "projections":
+        keys = [m.key for m in projection.PROJECTION_METHODS]
+        narrowed["properties"]["methods"]["items"] = {"enum": keys}
+        narrowed["properties"]["points"]["propertyNames"] = {"enum": keys}
+    return validator_for(narrowed)
+
+
 def _checked(payload: dict, schema: str) -> dict:
-    validate(payload, schema, where=f"the {schema} payload")
+    validate(payload, schema, where=f"the {schema} payload", validator=_narrowed(schema))
     return payload
 
 
@@ -38,12 +68,20 @@ def recall_values(values: Mapping[str, Any]) -> dict[str, float]:
 
 
 def item_entry(
-    item_id: str, text: str, image: str | None, label: str | None, extra: Mapping[str, str] | None = None
+    item_id: str,
+    text: str,
+    image: str | None,
+    label: str | None,
+    extra: Mapping[str, str] | None = None,
+    media: Mapping[str, dict] | None = None,
 ) -> dict:
-    """One row of items.json; `image` is the thumbnail path relative to items.json."""
+    """One row of items.json; `image` is the thumbnail path relative to items.json,
+    `media` the previews of further modalities (exporter.media.item_media)."""
     entry: dict[str, Any] = {"id": item_id, "text": text, "image": image, "label": label}
     if extra:
         entry["extra"] = dict(extra)
+    if media:
+        entry["media"] = dict(media)
     return entry
 
 
@@ -98,10 +136,13 @@ def similarity_payload(
     texts: Sequence[str],
     n_clusters: int,
 ) -> dict:
-    """results/.../similarity.json: the stacked kN x kN cosine matrix and its cluster order."""
+    """results/.../similarity.json: the stacked kN x kN cosine matrix and its cluster order
+    (clustered on the cross-modal similarities, every modality pair with k > 2)."""
     matrix = similarity.stacked_similarity(blocks)
     n = blocks[0].shape[0]
-    order, clusters = clustering.cluster_order(matrix[:n, n : 2 * n], list(texts), n_clusters=n_clusters)
+    order, clusters = clustering.cluster_order(
+        kmodal.cross_modal_similarity(matrix, n, len(blocks)), list(texts), n_clusters=n_clusters
+    )
     return _checked(
         {
             "model": model,
@@ -133,20 +174,29 @@ def retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: Mappi
 
 
 def gap_payload(
-    image: np.ndarray,
-    text: np.ndarray,
-    extra_blocks: Sequence[np.ndarray],
+    blocks: Sequence[np.ndarray],
+    names: Sequence[str],
     *,
     logit_scale: float,
     logit_bias: float | None,
     fractions: Sequence[float],
     deltas: np.ndarray,
 ) -> tuple[dict, dict]:
-    """results/.../gap.json (slider steps at `fractions`, loss landscape over `deltas`),
-    and the metrics of the fully closed space (fraction 1) for the manifest's `closed`."""
+    """results/.../gap.json with each step's matrix inline (slider steps at `fractions`, loss
+    landscape over `deltas`), and the metrics of the fully closed space (fraction 1) for the
+    manifest's `closed`. gap_files.write_gap_files splits the matrices into their step files
+    and validates every file it writes.
+
+    blocks: one N x D block per modality. With k > 2 one slider closes every pairwise gap
+    (analyses.modalities); each step and the closed metrics then list every pair, and each
+    pair has its own landscape.
+    """
     computed = list(fractions)
     if 1.0 not in computed:
         computed.append(1.0)  # the closed metrics come from this step
+    if len(blocks) > 2:
+        return _multimodal_gap_payload(blocks, names, computed, fractions, logit_scale, logit_bias, deltas)
+    image, text = blocks
     steps = gap_shift.gap_steps(image, text, computed, logit_scale=logit_scale, logit_bias=logit_bias)
     written = []
     closed: dict[str, Any] = {}
@@ -155,24 +205,65 @@ def gap_payload(
         if fraction == 1.0:
             closed = {k: v for k, v in core.items() if k != "fraction"}
         if fraction in fractions:
-            matrix = step["similarity"]
-            if extra_blocks:  # further modalities stay where they are
-                matrix = similarity.stacked_similarity([step["image"], step["text"], *extra_blocks])
-            written.append(core | {"matrix": encode_array(matrix, "u1")})
+            written.append(core | {"matrix": encode_array(step["similarity"], "u1")})
     landscape = gap_shift.loss_landscape(
         image, text, logit_scale=logit_scale, logit_bias=logit_bias, deltas=deltas
     )
+    payload = {
+        "gap_vector_norm": float(np.linalg.norm(gap_shift.gap_vector(image, text))),
+        "steps": written,
+        "landscape": _landscape(landscape),
+    }
+    return payload, closed
+
+
+def _landscape(landscape: Mapping) -> dict:
     curves = {key: [float(v) for v in landscape[key]] for key in _LANDSCAPE_CURVES}
     points = {
         point: {key: float(landscape[point][key]) for key in ("delta", "distance", "loss")}
         for point in ("original", "closed")
     }
-    payload = {
-        "gap_vector_norm": float(np.linalg.norm(gap_shift.gap_vector(image, text))),
-        "steps": written,
-        "landscape": curves | points,
+    return curves | points
+
+
+def _pair_core(values: Mapping) -> dict:
+    return {
+        "centroid_distance": float(values["centroid_distance"]),
+        "loss_i2t": float(values["loss_i2t"]),
+        "loss_t2i": float(values["loss_t2i"]),
+        "recall_i2t": recall_values(values["recall_i2t"]),
+        "recall_t2i": recall_values(values["recall_t2i"]),
     }
-    return _checked(payload, "gap"), closed
+
+
+def _multimodal_gap_payload(blocks, names, computed, fractions, logit_scale, logit_bias, deltas):
+    steps = kmodal.gap_steps(blocks, names, computed, logit_scale=logit_scale, logit_bias=logit_bias)
+    first = kmodal.pair_name(names, 0, 1)
+    written, closed = [], {}
+    for fraction, step in zip(computed, steps, strict=True):
+        pairs = {name: _pair_core(values) for name, values in step["pairs"].items()}
+        core = {"fraction": float(fraction), **pairs[first], "pairs": pairs}
+        if fraction == 1.0:
+            closed = {k: v for k, v in core.items() if k != "fraction"}
+        if fraction in fractions:
+            written.append(core | {"matrix": encode_array(step["similarity"], "u1")})
+    landscapes = [
+        {
+            "modalities": entry["modalities"],
+            "gap_vector_norm": float(entry["gap_vector_norm"]),
+            "landscape": _landscape(entry["landscape"]),
+        }
+        for entry in kmodal.pair_landscapes(
+            blocks, names, logit_scale=logit_scale, logit_bias=logit_bias, deltas=deltas
+        )
+    ]
+    payload = {
+        "gap_vector_norm": landscapes[0]["gap_vector_norm"],
+        "steps": written,
+        "landscape": landscapes[0]["landscape"],
+        "pairs": landscapes,
+    }
+    return payload, closed
 
 
 def _step_metrics(step: Mapping) -> dict:
@@ -190,40 +281,42 @@ def closed_metrics(
     return {k: v for k, v in _step_metrics(step).items() if k != "fraction"}
 
 
-def project_variants(
-    image: np.ndarray,
-    text: np.ndarray,
-    extra_blocks: Sequence[np.ndarray],
-    methods: Sequence[str],
-    seed: int,
-) -> dict[str, dict[str, np.ndarray]]:
-    """2-D points per method of the original and the gap-closed space (kN x 2 each)."""
-    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
-    original = np.concatenate([image, text, *extra_blocks])
-    closed = np.concatenate([closed_image, closed_text, *extra_blocks])
-    points: dict[str, dict[str, np.ndarray]] = {}
-    for method in methods:
-        if method == "gap":
-            # One frame for both variants: closing the gap shows as motion along x.
-            axes = projection.GapAxes(seed).fit(image, text)
-            points[method] = {"original": axes.transform(original), "closed": axes.transform(closed)}
-        else:
-            points[method] = {
-                variant: projection.project(stacked, method, seed=seed)
-                for variant, stacked in (("original", original), ("closed", closed))
-            }
-    return points
+def project_gap_steps(
+    blocks: Sequence[np.ndarray], methods: Sequence[str], fractions: Sequence[float], seed: int
+) -> dict[str, list[np.ndarray]]:
+    """kN x 2 points per method at each gap step, every step in the frame fitted on the original.
+
+    blocks: one N x D block per modality; a step closes the image-text gap by its
+    fraction (k > 2: every pairwise gap at once, analyses.kmodal.close_all).
+    Methods that cannot place new points (t-SNE) get the original only
+    (projection.project_steps).
+    """
+    n = blocks[0].shape[0]
+
+    def moved(fraction: float) -> list[np.ndarray]:
+        if fraction == 0:
+            return list(blocks)
+        if len(blocks) > 2:
+            return kmodal.close_all(blocks, fraction)
+        return list(gap_shift.close_gap(blocks[0], blocks[1], fraction))
+
+    steps = [np.concatenate(moved(fraction)) for fraction in fractions]
+    return {method: projection.project_steps(steps, method, n=n, seed=seed) for method in methods}
 
 
-def projections_payload(points: Mapping[str, Mapping[str, np.ndarray]]) -> dict:
-    """results/.../projections.json from kN x 2 points per method and variant (project_variants)."""
-    encoded = {
-        method: {variant: encode_array(xy, "i2") for variant, xy in variants.items()}
-        for method, variants in points.items()
-    }
-    return _checked(
-        {"methods": list(points), "variants": ["original", "closed"], "points": encoded}, "projections"
-    )
+def projections_payload(points: Mapping[str, Sequence[np.ndarray]], fractions: Sequence[float]) -> dict:
+    """results/.../projections.json: per method, kN x 2 points at each gap fraction (project_gap_steps).
+
+    One quantisation per method over all its steps, so a point that stays put
+    decodes to the same position at every step.
+    """
+    encoded = {}
+    for method, steps in points.items():
+        lo = min(float(np.min(xy)) for xy in steps)
+        hi = max(float(np.max(xy)) for xy in steps)
+        encoded[method] = [encode_array(xy, "i2", lo=lo, hi=hi) for xy in steps]
+    payload = {"methods": list(points), "fractions": [float(f) for f in fractions], "points": encoded}
+    return _checked(payload, "projections")
 
 
 def zeroshot_payload(
@@ -260,28 +353,52 @@ def zeroshot_payload(
     return _checked(payload, "zeroshot"), accuracy, closed_accuracy
 
 
-def result_metrics(
-    image: np.ndarray, text: np.ndarray, *, logit_scale: float, logit_bias: float | None, seed: int
-) -> dict:
-    """The manifest's metrics of one pair (gap_metrics with contract-shaped recall dicts)."""
-    measured = metrics.gap_metrics(image, text, logit_scale=logit_scale, logit_bias=logit_bias, seed=seed)
+def metric_values(measured: Mapping[str, Any]) -> dict:
+    """The manifest's metrics of one pair from measured values (analyses.metrics.gap_metrics or
+    the all-pairs statistics): the same keys, with contract-shaped recall dicts."""
     values = dict(measured)
     values["recall_i2t"] = recall_values(measured["recall_i2t"])
     values["recall_t2i"] = recall_values(measured["recall_t2i"])
     return values
 
 
-def result_entry(model: str, dataset: str, files: Mapping[str, str], metric_values: Mapping) -> dict:
-    """The pair's manifest entry: its files and metrics (with `closed` and, if any, `zeroshot`)."""
-    return {"model": model, "dataset": dataset, "files": dict(files), "metrics": dict(metric_values)}
+def result_metrics(
+    image: np.ndarray, text: np.ndarray, *, logit_scale: float, logit_bias: float | None, seed: int
+) -> dict:
+    """The manifest's metrics of one pair measured on these embeddings (every registry measure)."""
+    return metric_values(
+        metrics.gap_metrics(image, text, logit_scale=logit_scale, logit_bias=logit_bias, seed=seed)
+    )
+
+
+def pair_metric_values(pairs: Mapping[str, Mapping]) -> dict:
+    """k > 2 modalities: the metrics of every modality pair (analyses.modalities.pairwise_metrics)."""
+    return {name: metric_values(values) for name, values in pairs.items()}
+
+
+def result_entry(
+    model: str,
+    dataset: str,
+    files: Mapping[str, str],
+    metric_values: Mapping,
+    statistics: Mapping | None = None,
+) -> dict:
+    """The pair's manifest entry: its files and metrics (with `closed` and, if any, `zeroshot`),
+    and how the statistics were taken (exporter.statistics) where they were."""
+    entry = {"model": model, "dataset": dataset, "files": dict(files), "metrics": dict(metric_values)}
+    if statistics is not None:
+        entry["statistics"] = dict(statistics)
+    return entry
 
 
 # ---------------------------------------------------------------- models and training
 
 
-def model_entry(name: str, slug: str, label: str, info) -> dict:
-    """The model's manifest entry from its ModelInfo."""
-    return {
+def model_entry(name: str, slug: str, label: str, info, provenance: Mapping | None = None) -> dict:
+    """The model's manifest entry from its ModelInfo: what it is, what it can do (its declared
+    capabilities, so the page can say why e.g. live queries are unavailable) and, for a model
+    recovered from elsewhere, its provenance (the import's checks, citable in prose)."""
+    entry = {
         "name": name,
         "slug": slug,
         "label": label,
@@ -294,7 +411,11 @@ def model_entry(name: str, slug: str, label: str, info) -> dict:
         "embed_dim": int(info.embed_dim),
         "trained": bool(info.trained),
         "description": info.description,
+        "capabilities": dataclasses.asdict(info.capabilities),
     }
+    if provenance:
+        entry["provenance"] = dict(provenance)
+    return entry
 
 
 def training_payload(
@@ -351,16 +472,24 @@ def manifest_payload(
     results: Sequence[dict],
     training: Sequence[dict],
     live: Sequence[dict] = (),
+    augmentations: Sequence[dict] = (),
 ) -> dict:
-    """manifest.json from the entries above (already merged with any kept output)."""
+    """manifest.json from the entries above (already merged with any kept output).
+
+    It also carries the registries of gap measures and projection methods, with
+    their labels: the browser's tables and menus are built from them.
+    """
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "seed": seed,
+        "registry": {**metrics.measures_registry(), "projections": projection.projections_registry()},
         "datasets": list(datasets),
         "models": list(models),
         "results": list(results),
         "training": list(training),
     }
+    if augmentations:  # augmentation series (exporter.augment_export)
+        manifest["augmentations"] = list(augmentations)
     if live:  # models whose encoders also run in the page (exporter/live)
         manifest["live"] = list(live)
     return _checked(manifest, "manifest")

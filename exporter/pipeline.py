@@ -1,5 +1,8 @@
 """Config in, data files out: the orchestration of the export stage.
 
+The data files themselves are built by exporter.payloads; merging with an
+earlier output (--only) is exporter.manifest.
+
 Everything is written into a staging folder beside the output and swapped in
 at the end, so a failed export leaves the previous output untouched and no
 half-written files behind.
@@ -7,43 +10,25 @@ half-written files behind.
 
 from __future__ import annotations
 
-import functools
 import json
 import platform
-import shutil
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from exporter import __version__, augment_export
-from exporter.analyses import (
-    clustering,
-    gap_shift,
-    metrics,
-    modalities,
-    projection,
-    retrieval,
-    similarity,
-    zeroshot,
-)
+from exporter import __version__, augment_export, payloads
+from exporter.analyses import metrics, modalities
 from exporter.config import ExportConfig, ModelConfig
-from exporter.contract import (
-    EXPORT_MARKER,
-    EXPORT_MARKER_TEXT,
-    SCHEMA_VERSION,
-    encode_array,
-    write_bytes_atomic,
-    write_json_atomic,
-)
+from exporter.contract import EXPORT_MARKER, EXPORT_MARKER_TEXT, write_bytes_atomic, write_json_atomic
 from exporter.datasets.shared_options import check_templates_readable
 from exporter.errors import ExportError
 from exporter.gap_files import write_gap_files
 from exporter.machine import machine_facts
+from exporter.manifest import carry_over, merge
 from exporter.media import item_media
 from exporter.statistics import figure_view, measure_all_pairs, sample_entry, sample_rows
 from exporter.thumbnails import write_thumbnail
@@ -78,10 +63,6 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)  # looked up per call: tests capture stderr
 
 
-def _recall(values: dict) -> dict[str, float]:
-    return {key: float(values[key]) for key in ("r1", "r5", "r10")}
-
-
 # ---------------------------------------------------------------- datasets
 
 
@@ -105,289 +86,50 @@ def _write_dataset(dataset, out: Path, thumbnail_px: int, skip_bad: bool) -> dic
                 dataset.skipped.append(f"{item.id}: {error}")
                 continue
         kept.append(item)
-        entry: dict[str, Any] = {"id": item.id, "text": item.text, "image": image_name, "label": item.label}
         media, extra = item_media(
             item.id, item.extra, tuple(dataset.modalities), None, folder / "thumbs", thumbnail_px
         )
-        if extra:
-            entry["extra"] = extra
-        if media:
-            entry["media"] = media
-        items.append(entry)
+        items.append(payloads.item_entry(item.id, item.text, image_name, item.label, extra, media))
     dataset.items[:] = kept
     if len(kept) < 2:
         raise ExportError(
             f"dataset '{dataset.name}': {len(kept)} item(s) left after skipping; a modality gap needs at least 2"
         )
-    payload = {
-        "dataset": dataset.name,
-        "n": len(items),
-        "modalities": list(dataset.modalities),
-        "items": items,
-        "classes": list(dataset.classes) if dataset.classes else None,
-    }
-    write_json_atomic(folder / "items.json", payload, schema="items")
-    entry = {
-        "name": dataset.name,
-        "kind": dataset.kind,
-        "n": len(items),
-        "modalities": list(dataset.modalities),
-        "items": f"datasets/{dataset.name}/items.json",
-        "has_labels": bool(dataset.classes),
-        "description": dataset.description,
-    }
-    skipped = list(getattr(dataset, "skipped", []) or [])
-    if skipped:
-        entry["skipped"] = skipped
-    return entry
-
-
-# ---------------------------------------------------------------- analyses
-
-
-def _similarity_payload(model_name: str, dataset, blocks: list[np.ndarray], n_clusters: int) -> dict:
-    matrix = similarity.stacked_similarity(blocks)
-    n = blocks[0].shape[0]
-    order, clusters = clustering.cluster_order(
-        modalities.cross_modal_similarity(matrix, n, len(blocks)),
-        [item.text for item in dataset.items],
-        n_clusters=n_clusters,
+    payload = payloads.items_payload(dataset.name, dataset.modalities, items, dataset.classes)
+    write_json_atomic(folder / "items.json", payload)
+    return payloads.dataset_entry(
+        dataset.name,
+        dataset.kind,
+        len(items),
+        dataset.modalities,
+        bool(dataset.classes),
+        dataset.description,
+        dataset.skipped,
     )
-    return {
-        "model": model_name,
-        "dataset": dataset.name,
-        "n": n,
-        "modalities": list(dataset.modalities),
-        "matrix": encode_array(matrix, "u1"),
-        "order": [int(i) for i in order],
-        "clusters": [
-            {"start": int(c["start"]), "size": int(c["size"]), "label": str(c["label"])} for c in clusters
-        ],
-    }
-
-
-def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: dict) -> dict:
-    """Top-k lists of both directions; `recall` is the one gap_metrics already measured."""
-    k = min(k, image.shape[0])
-    directions = {}
-    for name, (query, gallery) in {"i2t": (image, text), "t2i": (text, image)}.items():
-        indices, scores = retrieval.top_k(query, gallery, k)
-        directions[name] = {
-            "indices": encode_array(np.asarray(indices, dtype=np.int64), "u2"),
-            "scores": encode_array(np.asarray(scores, dtype=np.float64), "u1"),
-        }
-    return {"k": k, **directions, "recall": recall}
-
-
-_STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
-
-
-def _gap_payload(image, text, extra_blocks, info, options, names=("image", "text")) -> tuple[dict, dict]:
-    """The close-the-gap slider steps, the loss landscape and the fully closed metrics."""
-    fractions = list(options.gap_fractions)
-    if 1.0 not in fractions:
-        fractions.append(1.0)  # the closed metrics come from this step
-    if extra_blocks:
-        return _multimodal_gap_payload([image, text, *extra_blocks], names, fractions, info, options)
-    steps = gap_shift.gap_steps(
-        image, text, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
-    )
-    written = []
-    closed: dict[str, Any] = {}
-    for fraction, step in zip(fractions, steps, strict=True):
-        core = {key: float(step[key]) for key in _STEP_KEYS}
-        core["recall_i2t"] = _recall(step["recall_i2t"])
-        core["recall_t2i"] = _recall(step["recall_t2i"])
-        if fraction == 1.0:
-            closed = {k: v for k, v in core.items() if k != "fraction"}
-        if fraction in options.gap_fractions:
-            matrix = step["similarity"]
-            if extra_blocks:  # further modalities stay where they are
-                matrix = similarity.stacked_similarity([step["image"], step["text"], *extra_blocks])
-            written.append(core | {"matrix": encode_array(matrix, "u1")})
-    deltas = np.arange(
-        options.landscape_start, options.landscape_stop + options.landscape_step / 2, options.landscape_step
-    )
-    landscape = gap_shift.loss_landscape(
-        image, text, logit_scale=info.logit_scale, logit_bias=info.logit_bias, deltas=deltas
-    )
-    curves = {
-        key: [float(v) for v in landscape[key]]
-        for key in ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
-    }
-    points = {
-        point: {key: float(landscape[point][key]) for key in ("delta", "distance", "loss")}
-        for point in ("original", "closed")
-    }
-    payload = {
-        "gap_vector_norm": float(np.linalg.norm(gap_shift.gap_vector(image, text))),
-        "steps": written,
-        "landscape": curves | points,
-    }
-    return payload, closed
-
-
-def _pair_core(values: dict) -> dict:
-    return {
-        "centroid_distance": float(values["centroid_distance"]),
-        "loss_i2t": float(values["loss_i2t"]),
-        "loss_t2i": float(values["loss_t2i"]),
-        "recall_i2t": _recall(values["recall_i2t"]),
-        "recall_t2i": _recall(values["recall_t2i"]),
-    }
-
-
-def _multimodal_gap_payload(blocks, names, fractions, info, options) -> tuple[dict, dict]:
-    """k > 2 modalities: one slider closes every pairwise gap (analyses.modalities.close_all);
-    each step and the closed metrics list every pair; each pair has its own landscape."""
-    steps = modalities.gap_steps(
-        blocks, names, fractions, logit_scale=info.logit_scale, logit_bias=info.logit_bias
-    )
-    first = modalities.pair_name(names, 0, 1)
-    written, closed = [], {}
-    for fraction, step in zip(fractions, steps, strict=True):
-        pairs = {name: _pair_core(values) for name, values in step["pairs"].items()}
-        core = {"fraction": float(fraction), **pairs[first], "pairs": pairs}
-        if fraction == 1.0:
-            closed = {k: v for k, v in core.items() if k != "fraction"}
-        if fraction in options.gap_fractions:
-            written.append(core | {"matrix": encode_array(step["similarity"], "u1")})
-    deltas = np.arange(
-        options.landscape_start, options.landscape_stop + options.landscape_step / 2, options.landscape_step
-    )
-    landscapes = []
-    for entry in modalities.pair_landscapes(
-        blocks, names, logit_scale=info.logit_scale, logit_bias=info.logit_bias, deltas=deltas
-    ):
-        landscape = entry["landscape"]
-        landscapes.append(
-            {
-                "modalities": entry["modalities"],
-                "gap_vector_norm": float(entry["gap_vector_norm"]),
-                "landscape": {
-                    key: [float(v) for v in landscape[key]]
-                    for key in ("delta", "distance", "loss", "loss_i2t", "loss_t2i")
-                }
-                | {
-                    point: {key: float(landscape[point][key]) for key in ("delta", "distance", "loss")}
-                    for point in ("original", "closed")
-                },
-            }
-        )
-    payload = {
-        "gap_vector_norm": landscapes[0]["gap_vector_norm"],
-        "steps": written,
-        "landscape": landscapes[0]["landscape"],
-        "pairs": landscapes,
-    }
-    return payload, closed
-
-
-def _projection_payload(image, text, closed_image, closed_text, extra_blocks, methods, seed) -> dict:
-    original = np.concatenate([image, text, *extra_blocks])
-    if extra_blocks:  # k modalities: every gap closed at once
-        closed = np.concatenate(modalities.close_all([image, text, *extra_blocks], 1.0))
-    else:
-        closed = np.concatenate([closed_image, closed_text])
-    points: dict[str, dict] = {}
-    for method in methods:
-        if method == "gap":
-            # One frame for both variants: closing the gap shows as motion along x.
-            axes = projection.GapAxes(seed).fit(image, text)
-            project = axes.transform
-        else:
-            project = functools.partial(projection.project, method=method, seed=seed)
-        points[method] = {
-            variant: encode_array(project(stacked), "i2")
-            for variant, stacked in (("original", original), ("closed", closed))
-        }
-    return {"methods": list(methods), "variants": ["original", "closed"], "points": points}
-
-
-def _zeroshot_payload(model, dataset, image, text, closed_image) -> tuple[dict, dict, dict]:
-    """Zero-shot accuracy per prompt template, on the original and the gap-closed space.
-
-    Closing moves images by -g/2 and texts by +g/2 (g from the dataset's pairs);
-    class prompts are texts, so they move with the texts.
-    """
-    classes = list(dataset.classes)
-    labels = [classes.index(item.label) for item in dataset.items]
-    gap = gap_shift.gap_vector(image, text)
-    runs, accuracy, closed_accuracy = [], {}, {}
-    for template in dataset.zero_shot_templates:
-        class_text = model.encode_texts([template.format(name) for name in classes])
-        probs = zeroshot.classify(image, class_text, logit_scale=model.info.logit_scale)
-        acc = float(zeroshot.accuracy(probs, np.asarray(labels)))
-        runs.append(
-            {"template": template, "accuracy": acc, "probs": encode_array(probs, "u1", lo=0.0, hi=1.0)}
-        )
-        accuracy[template] = acc
-        closed_probs = zeroshot.classify(
-            closed_image, gap_shift.shift(class_text, gap / 2), logit_scale=model.info.logit_scale
-        )
-        closed_accuracy[template] = float(zeroshot.accuracy(closed_probs, np.asarray(labels)))
-    return {"classes": classes, "labels": labels, "runs": runs}, accuracy, closed_accuracy
 
 
 # ---------------------------------------------------------------- training dynamics
 
 
-def _training_payload(model_cfg: ModelConfig, dataset, dynamics_file: Path, seed: int) -> dict:
-    with np.load(dynamics_file) as data:
-        snapshots_image = data["image"]
-        snapshots_text = data["text"]
-        steps = data["steps"]
-        curve = {
-            "step": [int(s) for s in data["curve_step"]],
-            "loss": [float(v) for v in data["loss"]],
-            "centroid_distance": [float(v) for v in data["centroid_distance"]],
-            "temperature": [float(v) for v in data["temperature"]],
-        }
-    n = snapshots_image.shape[1]
+def _training_payload(model_cfg: ModelConfig, dataset, dynamics, seed: int) -> dict:
+    n = dynamics.snapshots_image.shape[1]
     if n != len(dataset.items):
         raise ExportError(
             f"training snapshots of {model_cfg.spec} hold {n} pairs but dataset '{dataset.name}' has "
             f"{len(dataset.items)}; set n = {n} on that dataset or choose another training_dataset"
         )
-    # Snapshots are raw encoder outputs: put them on the unit sphere, as the analyses assume.
-    snapshots_image = snapshots_image / np.linalg.norm(snapshots_image, axis=-1, keepdims=True)
-    snapshots_text = snapshots_text / np.linalg.norm(snapshots_text, axis=-1, keepdims=True)
-    stacked = [np.concatenate([img, txt]) for img, txt in zip(snapshots_image, snapshots_text, strict=True)]
-    projected = projection.fit_transform_many(stacked, seed=seed)
-    return {
-        "model": model_cfg.spec,
-        "dataset": dataset.name,
-        "n": int(n),
-        "curve": curve,
-        "snapshots": [
-            {
-                "step": int(step),
-                "centroid_distance": metrics.centroid_distance(img, txt),
-                "points": encode_array(points, "i2"),
-            }
-            for step, img, txt, points in zip(steps, snapshots_image, snapshots_text, projected, strict=True)
-        ],
-    }
+    return payloads.training_payload(
+        model_cfg.spec,
+        dataset.name,
+        dynamics.curve,
+        dynamics.steps,
+        dynamics.snapshots_image,
+        dynamics.snapshots_text,
+        seed,
+    )
 
 
 # ---------------------------------------------------------------- the export
-
-
-def _model_entry(cfg: ModelConfig, info) -> dict:
-    return {
-        "name": cfg.spec,
-        "slug": cfg.slug,
-        "label": cfg.label,
-        "family": info.family,
-        "objective": info.objective,
-        "weights": info.weights,
-        "temperature": 1.0 / float(info.logit_scale),
-        "logit_scale": float(info.logit_scale),
-        "logit_bias": None if info.logit_bias is None else float(info.logit_bias),
-        "embed_dim": int(info.embed_dim),
-        "trained": bool(info.trained),
-        "description": info.description,
-    }
 
 
 def _export_pair(
@@ -424,76 +166,85 @@ def _export_pair(
     rel = f"results/{cfg.slug}/{dataset.name}"
     files = {}
     with timer.stage("similarity"):
-        write_json_atomic(
-            folder / "similarity.json",
-            _similarity_payload(cfg.spec, dataset, blocks, options.clusters),
-            schema="similarity",
+        payload = payloads.similarity_payload(
+            cfg.spec,
+            dataset.name,
+            dataset.modalities,
+            blocks,
+            [item.text for item in dataset.items],
+            options.clusters,
         )
+        write_json_atomic(folder / "similarity.json", payload)
         files["similarity"] = f"{rel}/similarity.json"
     with timer.stage("metrics"):
         measured = dict(statistics.values)
-        # A classifier per figure sample: separability is the one measure not taken over every pair.
-        measured["separability"] = metrics.separability(image, text, seed=options.seed)
-        metric_values = dict(measured)
-        metric_values["recall_i2t"] = _recall(measured["recall_i2t"])
-        metric_values["recall_t2i"] = _recall(measured["recall_t2i"])
+        # Registry measures the all-pairs statistics do not stream (separability: a classifier)
+        # are taken on the figure sample.
+        missing = [m.key for m in metrics.MEASURES if m.compute is not None and m.key not in measured]
+        measured |= metrics.measures_of(missing, image, text, logit_scale=info.logit_scale, seed=options.seed)
+        metric_values = payloads.metric_values(measured)
         if extra:  # k > 2 modalities: every pair measured too
-            metric_values["pairs"] = {
-                name: values
-                | {"recall_i2t": _recall(values["recall_i2t"]), "recall_t2i": _recall(values["recall_t2i"])}
-                for name, values in modalities.pairwise_metrics(
+            metric_values["pairs"] = payloads.pair_metric_values(
+                modalities.pairwise_metrics(
                     blocks,
                     dataset.modalities,
                     logit_scale=info.logit_scale,
                     logit_bias=info.logit_bias,
                     seed=options.seed,
-                ).items()
-            }
+                )
+            )
         recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
-        retrieval_payload = _retrieval_payload(image, text, options.retrieval_k, recall)
-        write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
+        payload = payloads.retrieval_payload(image, text, options.retrieval_k, recall)
+        write_json_atomic(folder / "retrieval.json", payload)
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
-        gap_payload, sample_closed = _gap_payload(
-            image, text, extra, info, options, tuple(dataset.modalities)
+        gap_payload, sample_closed = payloads.gap_payload(
+            blocks,
+            tuple(dataset.modalities),
+            logit_scale=info.logit_scale,
+            logit_bias=info.logit_bias,
+            fractions=options.gap_fractions,
+            deltas=_landscape_deltas(options),
         )
         # k > 2 modalities: "closed" means every gap closed at once (analyses.modalities), measured on
         # the figure sample with every pair; two modalities: the full-set statistics.
         closed = sample_closed if extra else dict(statistics.closed)
         write_gap_files(folder, rel, gap_payload)  # gap.json + one file per step's matrix
         files["gap"] = f"{rel}/gap.json"
-    # The fully closed space, shared by the projections and zero-shot.
-    closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
     with timer.stage("projections"):
+        # Every gap step mapped into the frame fitted on the original (payloads.project_gap_steps).
+        points = payloads.project_gap_steps(blocks, options.projections, options.gap_fractions, options.seed)
         write_json_atomic(
-            folder / "projections.json",
-            _projection_payload(
-                image, text, closed_image, closed_text, extra, options.projections, options.seed
-            ),
-            schema="projections",
+            folder / "projections.json", payloads.projections_payload(points, options.gap_fractions)
         )
         files["projections"] = f"{rel}/projections.json"
-    # Zero-shot needs at least two classes to choose between (a small subset may hold one).
-    if (
-        dataset.classes
-        and len(dataset.classes) >= 2
-        and hasattr(model, "encode_texts")
-        and info.family != "precomputed"
-    ):
+    # Zero-shot needs at least two classes to choose between (a small subset may hold one), and a
+    # text encoder for the class prompts (a model of precomputed vectors has none).
+    if dataset.classes and len(dataset.classes) >= 2 and info.capabilities.encode_texts:
         with timer.stage("zeroshot"):
-            payload, accuracy, closed_accuracy = _zeroshot_payload(model, dataset, image, text, closed_image)
-            write_json_atomic(folder / "zeroshot.json", payload, schema="zeroshot")
+            classes = list(dataset.classes)
+            class_texts = {
+                template: model.encode_texts([template.format(name) for name in classes])
+                for template in dataset.zero_shot_templates
+            }
+            labels = [classes.index(item.label) for item in dataset.items]
+            payload, accuracy, closed_accuracy = payloads.zeroshot_payload(
+                image, text, class_texts, labels, classes, logit_scale=info.logit_scale
+            )
+            write_json_atomic(folder / "zeroshot.json", payload)
             files["zeroshot"] = f"{rel}/zeroshot.json"
             metric_values["zeroshot"] = accuracy
             closed["zeroshot"] = closed_accuracy
     metric_values["closed"] = closed
-    return {
-        "model": cfg.spec,
-        "dataset": dataset.name,
-        "files": files,
-        "metrics": metric_values,
-        "statistics": statistics.entry(separability_n=len(dataset.items)),
-    }
+    return payloads.result_entry(
+        cfg.spec, dataset.name, files, metric_values, statistics.entry(separability_n=len(dataset.items))
+    )
+
+
+def _landscape_deltas(options) -> np.ndarray:
+    return np.arange(
+        options.landscape_start, options.landscape_stop + options.landscape_step / 2, options.landscape_step
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -535,8 +286,7 @@ def run_export(
     )
     with output as staging:
         selection = _Selection.from_only(only, config)
-        kept_results, kept_training, kept_models, kept_datasets = _carry_over(out_dir, staging, only)
-        kept_augmentations = _kept_augmentations(out_dir, only)
+        kept = carry_over(out_dir, staging, only)
         selected_datasets = [d for d in config.datasets if selection.dataset(d.name)]
         datasets = {}
         dataset_entries = []
@@ -561,11 +311,17 @@ def run_export(
                 model = resolve_model(model_cfg.spec, device=device, cache_dir=cache_dir, seed=options.seed)
             check_templates_readable(
                 model.info,
-                [full for n, (full, _) in datasets.items() if model_cfg.datasets is None or n in model_cfg.datasets],
+                [
+                    full
+                    for n, (full, _) in datasets.items()
+                    if model_cfg.datasets is None or n in model_cfg.datasets
+                ],
             )
-            model_entries.append(_model_entry(model_cfg, model.info))
-            if getattr(model, "provenance", None):  # e.g. a recovered model's import checks, citable in prose
-                model_entries[-1]["provenance"] = model.provenance
+            model_entries.append(
+                payloads.model_entry(
+                    model_cfg.spec, model_cfg.slug, model_cfg.label, model.info, model.provenance
+                )
+            )
             for name, (dataset, shown) in datasets.items():
                 if model_cfg.datasets is not None and name not in model_cfg.datasets:
                     continue
@@ -584,7 +340,7 @@ def run_export(
                     )
                 )
                 pairs_embedded += len(dataset.items)
-                if name in options.augment_datasets and augment_export.has_image_encoder(model):
+                if name in options.augment_datasets and model.info.capabilities.encode_images:
                     with timer.stage("augmentation"):
                         augmentations.append(
                             augment_export.export_dataset_series(model, model_cfg, dataset, staging, options)
@@ -599,22 +355,15 @@ def run_export(
                     live_entries.append(
                         export_live(model, model_cfg, used, staging, options, cache_dir=cache_dir, say=_say)
                     )
-            dynamics_file = getattr(getattr(model, "artifact", None), "dynamics_file", None)
             training_dataset = _training_dataset(config, datasets)
-            if dynamics_file is not None and training_dataset is not None:
+            if model.info.capabilities.training_dynamics and training_dataset is not None:
                 with timer.stage("training"):
                     payload = _training_payload(
-                        model_cfg, training_dataset, Path(dynamics_file), options.seed
+                        model_cfg, training_dataset, model.training_dynamics(), options.seed
                     )
-                    write_json_atomic(
-                        staging / "training" / f"{model_cfg.slug}.json", payload, schema="training"
-                    )
+                    write_json_atomic(staging / "training" / f"{model_cfg.slug}.json", payload)
                 training.append(
-                    {
-                        "model": model_cfg.spec,
-                        "dataset": training_dataset.name,
-                        "file": f"training/{model_cfg.slug}.json",
-                    }
+                    payloads.training_entry(model_cfg.spec, training_dataset.name, model_cfg.slug)
                 )
         for series_cfg in config.series:
             if not selection.dataset(series_cfg.name):
@@ -626,22 +375,18 @@ def run_export(
                 )
             dataset_entries.append(entry)
             augmentations.extend(series_results)
-        manifest = {
-            "schema_version": SCHEMA_VERSION,
-            "seed": options.seed,
-            "datasets": _merge(kept_datasets, dataset_entries, ("name",), [d.name for d in config.datasets]),
-            "models": _merge(kept_models, model_entries, ("name",), [m.spec for m in config.models]),
-            "results": _merge(kept_results, results, ("model", "dataset"), None),
-            "training": _merge(kept_training, training, ("model",), None),
-        }
-        if augmentations or kept_augmentations:
-            manifest["augmentations"] = _merge(kept_augmentations, augmentations, ("model", "dataset"), None)
-        live = _merge(
-            kept_live_entries(out_dir, only), live_entries, ("model",), [m.spec for m in config.models]
+        manifest = payloads.manifest_payload(
+            options.seed,
+            merge(kept.datasets, dataset_entries, ("name",), [d.name for d in config.datasets]),
+            merge(kept.models, model_entries, ("name",), [m.spec for m in config.models]),
+            merge(kept.results, results, ("model", "dataset"), None),
+            merge(kept.training, training, ("model",), None),
+            live=merge(
+                kept_live_entries(out_dir, only), live_entries, ("model",), [m.spec for m in config.models]
+            ),
+            augmentations=merge(kept.augmentations, augmentations, ("model", "dataset"), None),
         )
-        if live:
-            manifest["live"] = live
-        write_json_atomic(staging / "manifest.json", manifest, schema="manifest")
+        write_json_atomic(staging / "manifest.json", manifest)
         build_info = {
             "config": str(config.path),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -696,41 +441,3 @@ def _training_dataset(config: ExportConfig, datasets: dict):
     if name is not None:
         return datasets[name][1] if name in datasets else None
     return next((shown for full, shown in datasets.values() if full.kind == "shapes"), None)
-
-
-def _merge(kept: list[dict], fresh: list[dict], keys: tuple[str, ...], order: list[str] | None) -> list[dict]:
-    """Fresh entries replace kept ones with the same key; order follows the config where given."""
-    merged = {tuple(e[k] for k in keys): e for e in kept}
-    for entry in fresh:
-        merged[tuple(entry[k] for k in keys)] = entry
-    entries = list(merged.values())
-    if order is not None:
-        rank = {name: i for i, name in enumerate(order)}
-        entries.sort(key=lambda e: rank.get(e[keys[0]], len(rank)))
-    return entries
-
-
-def _kept_augmentations(out_dir: Path, only: set[str] | None) -> list[dict]:
-    if only is None or not (out_dir / "manifest.json").exists():
-        return []
-    return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8")).get("augmentations", [])
-
-
-def _carry_over(out_dir: Path, staging: Path, only: set[str] | None):
-    """With --only, keep the previous output's other results (files and manifest entries)."""
-    if only is None or not (out_dir / "manifest.json").exists():
-        return [], [], [], []
-    path = out_dir / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        kept = tuple(list(manifest[key]) for key in ("results", "training", "models", "datasets"))
-        if manifest.get("schema_version") != SCHEMA_VERSION:
-            raise KeyError(f"data format {manifest.get('schema_version')!r}, this exporter writes {SCHEMA_VERSION}")
-    except (ValueError, KeyError, TypeError) as error:  # bad JSON, bad UTF-8, missing or odd keys
-        raise ExportError(
-            f"{path} is damaged ({type(error).__name__}: {error}), so --only cannot keep the other "
-            "results; run the export without --only to rewrite everything"
-        ) from error
-    shutil.copytree(out_dir, staging, dirs_exist_ok=True)
-    (staging / "build-info.json").unlink(missing_ok=True)
-    return kept

@@ -23,7 +23,7 @@ from exporter.analyses import gap_shift, metrics
 from exporter.config import model_slug
 from exporter.contract import write_json_atomic
 from exporter.gap_files import write_gap_files
-from exporter.models.base import ModelInfo
+from exporter.models.base import Capabilities, ModelInfo
 from exporter.thumbnails import write_thumbnail
 
 XSS_CAPTION = "<img src=x onerror=alert(1)> a caption that must stay text"
@@ -114,7 +114,9 @@ def _model_info(spec: str, index: int, overrides: dict, embed_dim: int) -> Model
         "description": "synthetic test model",
     }
     fields.update({k: v for k, v in overrides.items() if k in fields})
-    return ModelInfo(name=spec, cache_key=f"synthetic-{index}", **fields)
+    # Trained synthetic models come with a training record, as pocket models do.
+    capabilities = Capabilities(encode_images=True, encode_texts=True, training_dynamics=fields["trained"])
+    return ModelInfo(name=spec, cache_key=f"synthetic-{index}", capabilities=capabilities, **fields)
 
 
 def write_fake_export(
@@ -245,26 +247,28 @@ def _write_pair(folder, rel, pair, image, text, captions, measured, parts, gap_s
             "similarity",
             payloads.similarity_payload(spec, dname, ["image", "text"], [image, text], captions, 10),
         )
+    fractions = [float(f) for f in np.linspace(0, 1, gap_steps)]
     if "projections" in parts:
-        original = np.concatenate([image, text])
-        closed = np.concatenate(gap_shift.close_gap(image, text, 1.0))
-        points = payloads.project_variants(image, text, [], ("pca",), seed)
-        for method, components in (("umap", (1, 2)), ("tsne", (0, 2))):
-            stand_in = _stand_in_projection(original, components)
-            points[method] = {"original": stand_in(original), "closed": stand_in(closed)}
-        points |= payloads.project_variants(image, text, [], ("gap",), seed)
-        write("projections", payloads.projections_payload(points))
+        points = payloads.project_gap_steps([image, text], ("pca",), fractions, seed)
+        steps = [np.concatenate([image, text])] + [
+            np.concatenate(gap_shift.close_gap(image, text, f)) for f in fractions[1:]
+        ]
+        # Stand-ins: UMAP maps every step through one fixed linear map, t-SNE has the original only.
+        umap_like = _stand_in_projection(steps[0], (1, 2))
+        points["umap"] = [umap_like(step) for step in steps]
+        points["tsne"] = [_stand_in_projection(steps[0], (0, 2))(steps[0])]
+        points |= payloads.project_gap_steps([image, text], ("gap",), fractions, seed)
+        write("projections", payloads.projections_payload(points, fractions))
     if "retrieval" in parts:
         recall = {"i2t": measured["recall_i2t"], "t2i": measured["recall_t2i"]}
         write("retrieval", payloads.retrieval_payload(image, text, 10, recall))
     if "gap" in parts:
         gap, closed = payloads.gap_payload(
-            image,
-            text,
-            [],
+            [image, text],
+            ["image", "text"],
             logit_scale=info.logit_scale,
             logit_bias=info.logit_bias,
-            fractions=[float(f) for f in np.linspace(0, 1, gap_steps)],
+            fractions=fractions,
             deltas=DELTAS,
         )
         write_gap_files(folder, rel, gap)

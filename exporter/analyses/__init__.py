@@ -10,7 +10,7 @@ from exporter.analyses.gap_shift import close_gap, gap_steps, gap_vector, loss_l
 from exporter.analyses.metrics import contrastive_loss, gap_metrics, sigmoid_loss
 from exporter.analyses.projection import METHODS, GapAxes, fit_transform_many, project
 from exporter.analyses.retrieval import recall_at_k, top_k
-from exporter.analyses.similarity import quadrant, stacked_similarity
+from exporter.analyses.similarity import stacked_similarity
 from exporter.analyses.zeroshot import accuracy, classify
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "gap_vector",
     "loss_landscape",
     "project",
-    "quadrant",
     "recall_at_k",
     "shift",
     "sigmoid_loss",

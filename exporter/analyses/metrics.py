@@ -6,6 +6,9 @@ Names of the returned metrics match the manifest keys in docs/ARCHITECTURE.md.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import logsumexp
@@ -119,6 +122,196 @@ def separability(img: np.ndarray, txt: np.ndarray, *, seed: int = DEFAULT_SEED) 
     return float(np.mean(scores))
 
 
+@dataclass(frozen=True)
+class Measure:
+    """One gap measure: how it is computed and how the article presents it.
+
+    The whole registry is written into the manifest (`registry.measures`); the
+    metrics table and its headings, digits and tooltips come from there, so
+    adding a measure touches no JavaScript (docs/ARCHITECTURE.md, recipes).
+    """
+
+    key: str  # column id; for a computed measure also its key in the manifest's metrics
+    label: str  # column heading
+    description: str  # one line: the heading's tooltip
+    digits: int  # decimals shown
+    closed: bool  # also measured on the gap-closed space (manifest metrics.closed)
+    citation: str | None  # BibTeX key (article/references.bib) of its source
+    compute: Callable[[Space], float] | None = None  # None: shown from `reads`, computed elsewhere
+    reads: tuple[str, ...] = ()  # dotted metric paths the column shows (their mean); default (key,)
+
+    def paths(self) -> list[str]:
+        return list(self.reads or (self.key,))
+
+
+@dataclass
+class Space:
+    """One (model, dataset) space handed to each measure; shared work is computed once."""
+
+    img: np.ndarray
+    txt: np.ndarray
+    scale: float
+    seed: int
+
+    @cached_property
+    def infonce(self) -> tuple[float, float]:
+        return _infonce(self.img, self.txt, self.scale)
+
+
+def _recall_columns(direction: str, arrow: str, what: str) -> list[Measure]:
+    return [
+        Measure(
+            f"r{k}_{direction}",
+            f"R@{k} {arrow}",
+            f"{what} recall at {k}",
+            2,
+            closed=True,
+            citation=None,
+            reads=(f"recall_{direction}.r{k}",),
+        )
+        for k in RECALL_KS
+    ]
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure(
+        "centroid_distance",
+        "gap",
+        "distance between the modality centroids",
+        3,
+        closed=True,
+        citation="liang2022mind",
+        compute=lambda s: centroid_distance(s.img, s.txt),
+    ),
+    Measure(
+        "pair_distance",
+        "pair dist.",
+        "mean distance of matched pairs",
+        3,
+        closed=False,
+        citation="schrodi2025two",
+        compute=lambda s: float(np.mean(np.linalg.norm(s.img - s.txt, axis=1))),
+    ),
+    Measure(
+        "relative_gap",
+        "relative gap",
+        "matched-pair distance over within-modality distance",
+        3,
+        closed=False,
+        citation="schrodi2025two",
+        compute=lambda s: relative_gap(s.img, s.txt),
+    ),
+    Measure(
+        "separability",
+        "separability",
+        "linear separability of image vs text",
+        2,
+        closed=False,
+        citation="fahim2024not",
+        compute=lambda s: separability(s.img, s.txt, seed=s.seed),
+    ),
+    Measure(
+        "pair_cosine",
+        "pair cos.",
+        "mean cosine of matched pairs",
+        3,
+        closed=False,
+        citation=None,
+        compute=lambda s: float(np.mean(np.sum(s.img * s.txt, axis=1))),
+    ),
+    Measure(
+        "cone_image",
+        "cone (image)",
+        "mean cosine between images",
+        3,
+        closed=False,
+        citation="liang2022mind",
+        compute=lambda s: _mean_off_diagonal(s.img @ s.img.T),
+    ),
+    Measure(
+        "cone_text",
+        "cone (text)",
+        "mean cosine between texts",
+        3,
+        closed=False,
+        citation="liang2022mind",
+        compute=lambda s: _mean_off_diagonal(s.txt @ s.txt.T),
+    ),
+    Measure(
+        "loss",
+        "loss",
+        "contrastive loss, mean of both directions",
+        3,
+        closed=True,
+        citation="radford2021clip",
+        reads=("loss_i2t", "loss_t2i"),
+    ),
+    Measure(
+        "loss_i2t",
+        "loss i→t",
+        "image-to-text loss",
+        3,
+        closed=True,
+        citation="radford2021clip",
+        compute=lambda s: s.infonce[0],
+    ),
+    Measure(
+        "loss_t2i",
+        "loss t→i",
+        "text-to-image loss",
+        3,
+        closed=True,
+        citation="radford2021clip",
+        compute=lambda s: s.infonce[1],
+    ),
+    *_recall_columns("i2t", "i→t", "image-to-text"),
+    *_recall_columns("t2i", "t→i", "text-to-image"),
+)
+
+# The columns a metrics figure shows when it names none; "closed:<key>" is the gap-closed value.
+DEFAULT_COLUMNS = (
+    "centroid_distance",
+    "relative_gap",
+    "separability",
+    "pair_cosine",
+    "loss",
+    "r1_i2t",
+    "r1_t2i",
+    "closed:centroid_distance",
+    "closed:loss",
+)
+
+
+def measures_registry() -> dict:
+    """The measures as the manifest carries them (`registry.measures` and `registry.default_columns`)."""
+    return {
+        "measures": [
+            {
+                "key": m.key,
+                "label": m.label,
+                "description": m.description,
+                "digits": m.digits,
+                "closed": m.closed,
+                "citation": m.citation,
+                "reads": m.paths(),
+            }
+            for m in MEASURES
+        ],
+        "default_columns": list(DEFAULT_COLUMNS),
+    }
+
+
+def measures_of(
+    keys, image: np.ndarray, text: np.ndarray, *, logit_scale: float, seed: int = DEFAULT_SEED
+) -> dict[str, float]:
+    """The named computed measures of MEASURES on these embeddings (e.g. those the all-pairs
+    statistics do not stream, taken on the figure sample instead)."""
+    img, txt = paired(image, text, min_rows=2)
+    space = Space(img, txt, positive_scale(logit_scale), seed_int(seed))
+    by_key = {m.key: m for m in MEASURES if m.compute is not None}
+    return {key: by_key[key].compute(space) for key in keys}
+
+
 def gap_metrics(
     image: np.ndarray,
     text: np.ndarray,
@@ -130,37 +323,22 @@ def gap_metrics(
     """Every gap measure of one (model, dataset), keyed as in the manifest.
 
     image, text: N x D embeddings of N matched pairs (N >= 2; rows are
-    L2-normalised defensively). Returns floats:
+    L2-normalised defensively). Returns floats: every measure of MEASURES that
+    has a `compute` (centroid_distance, pair_distance, relative_gap,
+    separability (uses ``seed``), pair_cosine, cone_image, cone_text, loss_i2t,
+    loss_t2i), and:
 
-    - centroid_distance: ||mean(image) - mean(text)|| (Liang et al. 2022)
-    - pair_distance: mean_i ||x_i - y_i|| (Schrodi et al.'s L2I)
-    - relative_gap: see ``relative_gap``
-    - separability: see ``separability`` (uses ``seed``)
-    - pair_cosine: mean_i cos(x_i, y_i)
-    - cone_image, cone_text: mean off-diagonal cosine within each modality
-    - loss_i2t, loss_t2i: InfoNCE per direction at ``logit_scale`` (see contrastive_loss)
     - recall_i2t, recall_t2i: {"r1", "r5", "r10"}
     - loss_sigmoid: only when ``logit_bias`` is given (SigLIP's own loss)
     """
     img, txt = paired(image, text, min_rows=2)
     scale = positive_scale(logit_scale)
     bias = optional_bias(logit_bias)
-    seed = seed_int(seed)
-    loss_i2t, loss_t2i = _infonce(img, txt, scale)
+    space = Space(img, txt, scale, seed_int(seed))
+    result = {m.key: m.compute(space) for m in MEASURES if m.compute is not None}
     recall = recall_at_k(img, txt, RECALL_KS)
-    result = {
-        "centroid_distance": centroid_distance(img, txt),
-        "pair_distance": float(np.mean(np.linalg.norm(img - txt, axis=1))),
-        "relative_gap": relative_gap(img, txt),
-        "separability": separability(img, txt, seed=seed),
-        "pair_cosine": float(np.mean(np.sum(img * txt, axis=1))),
-        "cone_image": _mean_off_diagonal(img @ img.T),
-        "cone_text": _mean_off_diagonal(txt @ txt.T),
-        "loss_i2t": loss_i2t,
-        "loss_t2i": loss_t2i,
-        "recall_i2t": recall["i2t"],
-        "recall_t2i": recall["t2i"],
-    }
+    result["recall_i2t"] = recall["i2t"]
+    result["recall_t2i"] = recall["t2i"]
     if bias is not None:
         result["loss_sigmoid"] = _sigmoid_loss(img, txt, scale, bias)
     return result

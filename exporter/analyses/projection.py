@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -19,6 +20,62 @@ from exporter.errors import ExportError
 from exporter.seeds import DEFAULT_SEED
 
 METHODS = ("pca", "umap", "tsne")
+
+
+@dataclass(frozen=True)
+class ProjectionMethod:
+    """A 2-D projection as the article presents it; the manifest carries these (`registry.projections`)."""
+
+    key: str
+    label: str  # menu entry
+    axes: tuple[str, str]  # axis titles
+    description: str  # one line: what the frame shows
+    animated: bool  # every gap step is mapped into the one fitted frame (False: original only)
+    note: str = ""  # shown with the figure when set (e.g. why it is not animated)
+
+
+PROJECTION_METHODS: tuple[ProjectionMethod, ...] = (
+    ProjectionMethod(
+        "gap",
+        "gap axis",
+        ("along the gap vector (image centroid − text centroid)", "PC 1 of the rest"),
+        "a linear frame whose x axis is the gap vector, so the gap is always visible",
+        animated=True,
+    ),
+    ProjectionMethod("pca", "PCA", ("PC 1", "PC 2"), "the two directions of largest variance", animated=True),
+    ProjectionMethod(
+        "umap",
+        "UMAP",
+        ("UMAP 1", "UMAP 2"),
+        "a neighbour-graph layout (cosine); gap steps are placed with the fitted map's transform",
+        animated=True,
+    ),
+    ProjectionMethod(
+        "tsne",
+        "t-SNE",
+        ("t-SNE 1", "t-SNE 2"),
+        "a neighbour-preserving layout (cosine)",
+        animated=False,
+        note="t-SNE cannot place new points in a fitted layout, so it shows the original "
+        "embeddings only; the gap slider does not move it.",
+    ),
+)
+
+
+def projections_registry() -> list[dict]:
+    """The projection methods as the manifest carries them (`registry.projections`)."""
+    return [
+        {
+            "key": m.key,
+            "label": m.label,
+            "axes": list(m.axes),
+            "description": m.description,
+            "animated": m.animated,
+            "note": m.note,
+        }
+        for m in PROJECTION_METHODS
+    ]
+
 
 # Below this many points the neighbour-graph methods have nothing to embed.
 _MIN_POINTS_MANIFOLD = 4
@@ -74,12 +131,11 @@ def _pca(data: np.ndarray, seed: int) -> np.ndarray:
     return _SharedPCA(seed).fit(data).transform(data)
 
 
-def _umap(data: np.ndarray, seed: int) -> np.ndarray:
+def _umap_model(n: int, seed: int):
     # Imported lazily: umap pulls in numba, which is slow to import.
     import umap
 
-    n = data.shape[0]
-    model = umap.UMAP(
+    return umap.UMAP(
         n_components=2,
         metric="cosine",
         # n_neighbors must stay below the number of points; 15 is UMAP's default.
@@ -92,10 +148,13 @@ def _umap(data: np.ndarray, seed: int) -> np.ndarray:
         n_epochs=500 if n <= 2000 else 200,
         transform_seed=seed,
     )
+
+
+def _umap(data: np.ndarray, seed: int) -> np.ndarray:
     with warnings.catch_warnings():
         # random_state forces a single thread; umap warns about that on purpose.
         warnings.simplefilter("ignore", UserWarning)
-        return np.asarray(model.fit_transform(data), dtype=np.float64)
+        return np.asarray(_umap_model(data.shape[0], seed).fit_transform(data), dtype=np.float64)
 
 
 def _tsne(data: np.ndarray, seed: int) -> np.ndarray:
@@ -210,6 +269,53 @@ class GapAxes:
         along = data @ self.direction
         across = self.rest.transform(self._residual(data))[:, 0]
         return np.column_stack([along, across])
+
+
+def project_steps(
+    steps: Sequence[np.ndarray], method: str, *, n: int, seed: int = DEFAULT_SEED
+) -> list[np.ndarray]:
+    """Fit ``method`` once on ``steps[0]`` (the original embeddings) and map every step into that frame.
+
+    ``steps``: kN x D stacked embeddings of the same points at each gap step
+    (rows 0..n-1 images, n..2n-1 texts, then further modalities). Returns one
+    kN x 2 array per step, all in one frame, so motion on screen is motion in
+    the embedding space:
+
+    - gap, pca: exact linear maps fitted on the original;
+    - umap: the original's fitted layout, other steps placed by UMAP's
+      ``transform``; rows equal to the original keep their fitted position
+      (a point that did not move does not move);
+    - tsne: has no transform for new points, so only the original is returned.
+    """
+    name = str(method)
+    if name not in {m.key for m in PROJECTION_METHODS}:
+        known = ", ".join(m.key for m in PROJECTION_METHODS)
+        raise ExportError(f"unknown projection method {method!r}; valid methods: {known}")
+    if not steps:
+        raise ExportError("project_steps needs at least the original embeddings")
+    original = _check_stacked(steps[0], "pca" if name == "gap" else name)
+    others = [as_matrix(s, f"step {i}") for i, s in enumerate(steps[1:], start=1)]
+    rng_seed = seed_int(seed)
+    if name == "gap":
+        axes = GapAxes(rng_seed).fit(original[:n], original[n : 2 * n])
+        return [axes.transform(original), *(axes.transform(s) for s in others)]
+    if name == "pca":
+        pca = _SharedPCA(rng_seed).fit(original)
+        return [pca.transform(original), *(pca.transform(s) for s in others)]
+    if name == "tsne":
+        return [_tsne(original, rng_seed)]
+    model = _umap_model(original.shape[0], rng_seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fitted = np.asarray(model.fit_transform(original), dtype=np.float64)
+        placed = [fitted]
+        for step in others:
+            moved = np.any(step != original, axis=1)
+            points = fitted.copy()
+            if np.any(moved):
+                points[moved] = np.asarray(model.transform(step[moved]), dtype=np.float64)
+            placed.append(points)
+    return placed
 
 
 def linear_frame(

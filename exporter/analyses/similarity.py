@@ -32,14 +32,3 @@ def stacked_similarity(blocks: Sequence[np.ndarray]) -> np.ndarray:
     matrix = (matrix + matrix.T) / 2.0
     np.fill_diagonal(matrix, 1.0)
     return np.clip(matrix, -1.0, 1.0)
-
-
-def quadrant(matrix: np.ndarray, n: int, a: int, b: int) -> np.ndarray:
-    """Quadrant (a, b) of a stacked kN x kN matrix: modality a rows, modality b columns."""
-    matrix = np.asarray(matrix)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or n < 1 or matrix.shape[0] % n:
-        raise ExportError(f"matrix of shape {matrix.shape} is not a stack of square blocks of size {n}")
-    k = matrix.shape[0] // n
-    if not (0 <= a < k and 0 <= b < k):
-        raise ExportError(f"quadrant ({a}, {b}) does not exist for {k} modalities")
-    return matrix[a * n : (a + 1) * n, b * n : (b + 1) * n]

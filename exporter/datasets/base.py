@@ -9,7 +9,6 @@ embedding cache is keyed by what was embedded, not by where it came from.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,13 +48,6 @@ class PairDataset:
     def __len__(self) -> int:
         return len(self.items)
 
-    @property
-    def texts(self) -> list[str]:
-        return [item.text for item in self.items]
-
-    @property
-    def has_labels(self) -> bool:
-        return self.classes is not None and all(item.label is not None for item in self.items)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -101,11 +93,6 @@ def image_loader(path: Path) -> Callable[[], Image.Image]:
         return open_rgb(path)
 
     return load
-
-
-def slug_id(value: str) -> str:
-    """A file-name-safe form of an item id (ids must stay unique after this)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", value).strip("-") or "item"
 
 
 def option(options: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str) -> Any:

@@ -73,6 +73,7 @@ class EmbeddingModel(Protocol):
     """Every model offers all four methods; those its capabilities do not declare raise ExportError."""
 
     info: ModelInfo
+    provenance: dict | None  # where a recovered model's vectors came from (its import's checks)
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray: ...  # B x D, L2-normalised
 
@@ -87,6 +88,7 @@ class ModelBase:
     """Defaults for the methods a model's capabilities do not declare: one clear error each."""
 
     info: ModelInfo
+    provenance: dict | None = None
 
     def _cannot(self, what: str) -> ExportError:
         return ExportError(f"model '{self.info.name}' cannot {what}; its capabilities do not declare it")

@@ -117,22 +117,29 @@ def test_unnormalised_input_is_normalised():
         assert b[key] == (pytest.approx(value) if isinstance(value, float) else value), key
 
 
-def test_metric_keys_match_manifest():
+def test_metric_keys_come_from_the_registry_and_the_schema_requires_them():
+    from exporter import payloads
+    from exporter.analyses.metrics import MEASURES
+
     image, text = random_pairs(5, 4, gap=0.5, noise=0.3, seed=12)
-    keys = set(gap_metrics(image, text, logit_scale=5.0))
-    assert keys == {
-        "centroid_distance",
-        "pair_distance",
-        "relative_gap",
-        "separability",
-        "pair_cosine",
-        "cone_image",
-        "cone_text",
-        "loss_i2t",
-        "loss_t2i",
-        "recall_i2t",
-        "recall_t2i",
-    }
+    measured = gap_metrics(image, text, logit_scale=5.0)
+    computed = {m.key for m in MEASURES if m.compute is not None}
+    assert set(measured) == computed | {"recall_i2t", "recall_t2i"}
+    # Every column reads paths that exist in the measured metrics.
+    for measure in MEASURES:
+        for path in measure.paths():
+            value = measured
+            for part in path.split("."):
+                value = value[part]
+            assert isinstance(value, float), (measure.key, path)
+    # The manifest schema, narrowed by the registry, requires every computed measure.
+    closed = {k: measured[k] for k in ("centroid_distance", "loss_i2t", "loss_t2i", "recall_i2t", "recall_t2i")}
+    result = {"model": "m", "dataset": "d", "files": dict.fromkeys(("similarity", "projections", "retrieval", "gap"), "x")}
+    payloads.manifest_payload(1, [], [], [result | {"metrics": measured | {"closed": closed}}], [])
+    for key in sorted(computed):
+        incomplete = {k: v for k, v in measured.items() if k != key} | {"closed": closed}
+        with pytest.raises(ExportError, match=f"'{key}' is a required property"):
+            payloads.manifest_payload(1, [], [], [result | {"metrics": incomplete}], [])
 
 
 @pytest.mark.parametrize(

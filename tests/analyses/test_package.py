@@ -9,6 +9,7 @@ ALLOWED_TOP_LEVEL = {
     "collections",
     "concurrent",  # streaming: blocks on a thread pool
     "dataclasses",
+    "functools",
     "os",
     "warnings",
     "numpy",

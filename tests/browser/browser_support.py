@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from http.server import SimpleHTTPRequestHandler
 
-from harness import write_page
-
+from tests.browser.harness import write_page
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported for the tests)
 
 

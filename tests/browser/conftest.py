@@ -6,20 +6,14 @@ failed requests, uncaught exceptions or dialogs."""
 from __future__ import annotations
 
 import functools
-import sys
 import threading
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from browser_support import FigurePage, QuietHandler  # noqa: E402
-from harness import SUBPATH, figure_config, prepare_root  # noqa: E402
-
-from tests.fake_export import write_fake_export  # noqa: E402
+from tests.browser.browser_support import FigurePage, QuietHandler
+from tests.browser.harness import SUBPATH, figure_config, prepare_root
+from tests.fake_export import write_fake_export
 
 pytestmark = pytest.mark.browser
 

@@ -29,10 +29,13 @@ def gap_step_matrix(top: Path, step: dict) -> dict:
     return load(top, step["matrix_file"])["matrix"]
 
 
-def scatter_screen(points: np.ndarray, width: float, height: float, pad: float = 10) -> np.ndarray:
-    """The scatter view's data -> css-pixel map (equal aspect, centred)."""
-    x0, x1 = points[:, 0].min(), points[:, 0].max()
-    y0, y1 = points[:, 1].min(), points[:, 1].max()
+def scatter_screen(
+    points: np.ndarray, width: float, height: float, pad: float = 10, frame: np.ndarray | None = None
+) -> np.ndarray:
+    """The scatter view's data -> css-pixel map (equal aspect, centred on `frame`, default the points)."""
+    bounds = points if frame is None else frame
+    x0, x1 = bounds[:, 0].min(), bounds[:, 0].max()
+    y0, y1 = bounds[:, 1].min(), bounds[:, 1].max()
     w, h = width - 2 * pad, height - 2 * pad
     s = min(w / ((x1 - x0) or 1), h / ((y1 - y0) or 1))
     ox, oy = pad + (w - s * (x1 - x0)) / 2, pad + (h - s * (y1 - y0)) / 2
@@ -40,7 +43,15 @@ def scatter_screen(points: np.ndarray, width: float, height: float, pad: float =
 
 
 def projection(top: Path, model: str, method: str, variant: str, dataset: str = "shapes") -> np.ndarray:
-    return decode_array(result_file(top, model, "projections", dataset)["points"][method][variant])
+    """Points of the original (first gap step) or the closed (last step) embeddings."""
+    steps = result_file(top, model, "projections", dataset)["points"][method]
+    return decode_array(steps[-1] if variant == "closed" else steps[0])
+
+
+def projection_frame(top: Path, model: str, method: str, dataset: str = "shapes") -> np.ndarray:
+    """The points whose bounds fix the scatter figure's view: original and closed together."""
+    steps = result_file(top, model, "projections", dataset)["points"][method]
+    return np.concatenate([decode_array(steps[0]), decode_array(steps[-1])])
 
 
 def preview_state(page, root_selector: str) -> list[dict]:

@@ -9,7 +9,7 @@ import threading
 from http.server import ThreadingHTTPServer
 
 import pytest
-from browser_support import FigurePage, QuietHandler
+from tests.browser.browser_support import FigurePage, QuietHandler
 
 from exporter.config import parse_config
 from exporter.pipeline import run_export

@@ -5,8 +5,8 @@ import threading
 from http.server import ThreadingHTTPServer
 
 import pytest
-from browser_support import FigurePage, QuietHandler
 
+from tests.browser.browser_support import FigurePage, QuietHandler
 from tests.fake_export import XSS_CAPTION, write_fake_export
 
 FIGURES = [

@@ -1,6 +1,5 @@
-from export_reader import gap_step_matrix, items, load, preview_state, result_file
-
 from exporter.contract import decode_array
+from tests.browser.export_reader import gap_step_matrix, items, load, preview_state, result_file
 
 N = 24
 
@@ -105,4 +104,77 @@ def test_explorer_dataset_switch_and_point_hover(figure_page, served, config):
     assert state[0]["src"].endswith(small[0]["image"])
     assert "pair similarity" in page.locator("#fig-d .fig-preview-score").text_content()
     assert overlay_alpha(page, "#fig-d", ".fig-matrix-overlay") != before
+    fp.assert_clean()
+
+
+def test_a_point_that_does_not_move_in_embedding_space_does_not_move_on_screen(figure_page, served, config):
+    """The exporter maps every gap step into one fitted frame, so an embedding that stays put has the
+    same coordinates at every step (tests/analyses/test_projection.py); here one point of the served
+    steps is held still and the explorer must keep it on the same pixel while the slider moves."""
+    import json
+
+    import numpy as np
+
+    from exporter import payloads
+    from exporter.contract import write_json_atomic
+    from tests.browser.export_reader import scatter_screen
+    from tests.fake_export import write_fake_export
+
+    top = served[1]
+    folder = top / "data-static"
+    write_fake_export(folder, N, models=("pocket:infonce",), datasets=("shapes",))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    proj_path = folder / manifest["results"][0]["files"]["projections"]
+    proj = json.loads(proj_path.read_text(encoding="utf-8"))
+    steps = {m: [decode_array(a) for a in arrays] for m, arrays in proj["points"].items()}
+    pca = steps["pca"]
+    frame = np.concatenate(pca)
+    size = 300.0  # any square box: only distances relative to the bounds matter for the choice
+    screens = [scatter_screen(p, size, size, frame=frame) for p in pca]
+    gaps = [np.linalg.norm(s[:, None] - s[None], axis=-1) + np.eye(2 * N) * 1e9 for s in screens]
+    # The most isolated point at every step, so hovering its pixel resolves to it alone.
+    still = int(np.argmax(np.min([g.min(axis=1) for g in gaps], axis=0)))
+    assert min(g[still].min() for g in gaps) > 3
+    for p in pca[1:]:
+        p[still] = pca[0][still]
+    write_json_atomic(proj_path, payloads.projections_payload(steps, proj["fractions"]))
+
+    fp = figure_page()
+    page = fp.open(
+        "explorer-still",
+        [
+            config(
+                "explorer", "fig-s", models=["pocket:infonce"], options={"method": "pca"}, data="data-static"
+            )
+        ],
+    )
+    box = page.locator("#fig-s .fig-scatter-overlay").bounding_box()
+    fixed = scatter_screen(pca[0], box["width"], box["height"], frame=np.concatenate(pca))[still]
+    # Fitting the view to each step's own points (as before) would have moved it by more than the hover reach.
+    refit = scatter_screen(pca[-1], box["width"], box["height"])[still]
+    assert np.linalg.norm(refit - fixed) > 14
+    slider = page.locator("#fig-s input[type=range]")
+    for key in ("Home", "ArrowRight", "End"):
+        slider.focus()
+        page.keyboard.press(key)
+        page.wait_for_timeout(450)  # the view animates for 350 ms
+        page.mouse.move(0, 0)
+        page.mouse.move(box["x"] + fixed[0], box["y"] + fixed[1])
+        page.wait_for_function(
+            f"() => document.querySelector('#fig-s .fig-preview-item')?.dataset.index == '{still % N}'"
+        )
+        state = preview_state(page, "#fig-s")
+        assert (state[0]["modality"], state[0]["index"]) == (("image", "text")[still // N], still % N)
+    fp.assert_clean()
+
+
+def test_tsne_does_not_move_with_the_slider_and_says_why(figure_page, served, config):
+    fp = figure_page()
+    page = fp.open(
+        "explorer-tsne", [config("explorer", "fig-t", models=["pocket:infonce"], options={"method": "tsne"})]
+    )
+    manifest = load(served[1], "manifest.json")
+    note = next(m["note"] for m in manifest["registry"]["projections"] if m["key"] == "tsne")
+    assert note and page.locator("#fig-t .fig-note", has_text=note).count() == 1
+    assert len(result_file(served[1], "pocket:infonce", "projections")["points"]["tsne"]) == 1
     fp.assert_clean()

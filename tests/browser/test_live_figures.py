@@ -10,9 +10,9 @@ from http.server import ThreadingHTTPServer
 
 import numpy as np
 import pytest
-from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, figure_config, prepare_root
 
+from tests.browser.browser_support import FigurePage, QuietHandler
+from tests.browser.harness import SUBPATH, figure_config, prepare_root
 from tests.fake_export import write_fake_export
 from tests.live_support import add_live_bundle
 

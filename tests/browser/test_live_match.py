@@ -10,10 +10,10 @@ from http.server import ThreadingHTTPServer
 
 import numpy as np
 import pytest
-from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, prepare_root
 
 from exporter.pocket.tokenizer import WordTokenizer
+from tests.browser.browser_support import FigurePage, QuietHandler
+from tests.browser.harness import SUBPATH, prepare_root
 from tests.fake_export import write_fake_export
 from tests.live_support import add_live_bundle
 

@@ -6,7 +6,7 @@ The served fake export is shared, so each test rewrites the file it needs on its
 
 import json
 
-from test_heatmap import N, cell_point
+from tests.browser.test_heatmap import N, cell_point
 
 LONG = ("a long caption " + "with many words " * 700)[:9991] + " and end."  # 10,000 characters
 QUOTED = 'the "quoted" class'

@@ -1,7 +1,7 @@
 import numpy as np
-from export_reader import gap_step_matrix, items, load, preview_state, result_file
 
 from exporter.contract import decode_array
+from tests.browser.export_reader import gap_step_matrix, items, load, preview_state, result_file
 from tests.fake_export import XSS_CAPTION
 
 N = 24

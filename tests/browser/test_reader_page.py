@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import QuietHandler
+from tests.browser.browser_support import QuietHandler
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "article"

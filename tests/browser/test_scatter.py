@@ -1,5 +1,4 @@
-from export_reader import items, preview_state, projection, scatter_screen
-
+from tests.browser.export_reader import items, preview_state, projection, projection_frame, scatter_screen
 from tests.fake_export import XSS_CAPTION
 
 N = 24
@@ -7,7 +6,8 @@ N = 24
 
 def point_xy(page, sel, model, method, variant, index, served):
     box = page.locator(f"{sel} .fig-scatter-overlay").bounding_box()
-    screen = scatter_screen(projection(served[1], model, method, variant), box["width"], box["height"])
+    frame = projection_frame(served[1], model, method)
+    screen = scatter_screen(projection(served[1], model, method, variant), box["width"], box["height"], frame=frame)
     return box, screen, (box["x"] + screen[index, 0], box["y"] + screen[index, 1])
 
 

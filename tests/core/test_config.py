@@ -67,6 +67,14 @@ def test_missing_file(tmp_path):
 
 
 def test_shipped_configs_parse():
+    from exporter.datasets.registry import DATASET_KINDS
+    from exporter.models.registry import MODEL_KINDS
+
     root = Path(__file__).resolve().parents[2] / "article"
-    for path in sorted(root.glob("export*.toml")):
-        load_config(path)
+    paths = sorted(root.glob("export*.toml"))
+    assert root / "export.toml" in paths
+    for path in paths:
+        config = load_config(path)
+        assert config.datasets and config.models, path
+        assert {d.kind for d in config.datasets} <= set(DATASET_KINDS), path
+        assert {m.spec.partition(":")[0] for m in config.models} <= set(MODEL_KINDS), path

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from exporter.cli import main as export_main
-from exporter.contract import decode_array
+from exporter.contract import SCHEMA_VERSION, decode_array
 from sitebuild import build_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -108,7 +108,7 @@ def served_site(exported):
 def test_export_writes_the_contract(exported):
     _, data = exported
     manifest = json.loads((data / "manifest.json").read_text())
-    assert manifest["schema_version"] == 2
+    assert manifest["schema_version"] == SCHEMA_VERSION
     (result,) = manifest["results"]
     similarity = json.loads((data / result["files"]["similarity"]).read_text())
     matrix = decode_array(similarity["matrix"])

@@ -4,17 +4,14 @@ write_site_export) and the fixture article."""
 from __future__ import annotations
 
 import shutil
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parents[1]))
+from tests.fake_export import write_site_export
 
-from tests.fake_export import write_site_export  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 FIXTURE_ARTICLE = HERE / "fixtures" / "article"
 

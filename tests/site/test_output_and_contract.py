@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from exporter.contract import SCHEMA_VERSION
 from sitebuild.cli import main
 
 
@@ -67,7 +68,7 @@ def _nan_temperature(text: str) -> str:
 @pytest.mark.parametrize(
     ("spoil", "expected"),
     [
-        (_set("schema_version", 99), "schema_version 99 is not the one this site build reads (2)"),
+        (_set("schema_version", 99), f"schema_version 99 is not the one this site build reads ({SCHEMA_VERSION})"),
         (_set("schema_version", "1"), "schema_version '1' is not the one"),
         (_nan_temperature, "holds NaN"),
         (_set("models", [{"name": "x"}]), "does not match the data contract at models/0"),

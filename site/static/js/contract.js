@@ -8,6 +8,8 @@ const TYPED = {
 };
 
 const jsonCache = new Map();
+// items.json with resolved image URLs, per URL: built from the cached JSON without writing into it.
+const resolvedItems = new Map();
 
 /** Fetch and parse a JSON file; one request per URL per page. */
 export function fetchJSON(url) {
@@ -165,22 +167,29 @@ export async function openExport(config) {
       const data = await fetchJSON(resolve(step.matrix_file));
       return decodeRaw(data.matrix);
     },
-    /** items.json of a dataset, with each item's `imageUrl` resolved. */
+    /** items.json of a dataset, with each item's `imageUrl` (and its media previews') resolved;
+     * a copy, so the cached JSON stays as fetched. */
     async items(datasetName) {
       const dataset = findDataset(manifest, datasetName || config.dataset);
       const url = resolve(dataset.items);
-      const data = await fetchJSON(url);
-      if (!data._resolved) {
-        for (const item of data.items) {
-          item.imageUrl = item.image ? withVersion(new URL(item.image, url), version).href : null;
-          // Other modalities (audio, molecule): their preview images, resolved the same way.
-          for (const entry of Object.values(item.media || {})) {
-            entry.imageUrl = entry.image ? withVersion(new URL(entry.image, url), version).href : null;
-          }
-        }
-        data._resolved = true;
+      const key = String(url);
+      if (!resolvedItems.has(key)) {
+        const imageUrl = (entry) => (entry.image ? withVersion(new URL(entry.image, url), version).href : null);
+        resolvedItems.set(key, fetchJSON(url).then((data) => ({
+          ...data,
+          items: data.items.map((item) => ({
+            ...item,
+            imageUrl: imageUrl(item),
+            // Other modalities (audio, molecule): their preview images, resolved the same way.
+            ...(item.media && {
+              media: Object.fromEntries(
+                Object.entries(item.media).map(([name, entry]) => [name, { ...entry, imageUrl: imageUrl(entry) }]),
+              ),
+            }),
+          })),
+        })));
       }
-      return data;
+      return resolvedItems.get(key);
     },
     /** training/<slug>.json of a model: the record on datasetName if given, else its first. */
     training(model, datasetName) {

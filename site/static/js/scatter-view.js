@@ -301,9 +301,10 @@ export function createScatterView(options) {
       redraw();
       if (element.parentElement) { lastWidth = element.parentElement.clientWidth; resizeObserver.observe(element.parentElement); }
     },
-    /** Replace the points (same count: animated unless reduced motion). */
-    setPoints(points, { axes, n, modalities } = {}) {
+    /** Replace the points (same count: animated unless reduced motion); `frame` (points) fixes the view's bounds, null fits the points. */
+    setPoints(points, { axes, n, modalities, frame } = {}) {
       if (axes) setAxes(axes);
+      if (frame !== undefined) state.frame = frame;
       if (n !== undefined && (n !== state.n || points.length !== state.points.length)) {
         state.n = n; state.modalities = modalities || state.modalities;
         state.hover = null; state.cursor = null; state.highlight = [];
@@ -320,17 +321,6 @@ export function createScatterView(options) {
     get cursor() { return state.cursor; },
     destroy() { resizeObserver.disconnect(); if (animation) cancelAnimationFrame(animation); },
   };
-}
-
-/** Names of the projection methods, for menus. */
-export const METHOD_LABELS = { gap: "gap axis", pca: "PCA", umap: "UMAP", tsne: "t-SNE" };
-
-/** Axis titles of a projection method. */
-export function axisTitles(method) {
-  // The "gap" frame: x runs along the gap vector, y is the main direction of the rest.
-  if (method === "gap") return ["along the gap vector (image centroid − text centroid)", "PC 1 of the rest"];
-  const name = { pca: "PC", umap: "UMAP", tsne: "t-SNE" }[method] || method;
-  return [`${name} 1`, `${name} 2`];
 }
 
 /** Preview entries for point index s: the point's item, then the rest of its pair. */

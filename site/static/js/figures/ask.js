@@ -9,9 +9,9 @@ import { themeColors, scaleColor, onThemeChange } from "../theme.js";
 import { drawPlot } from "../plot.js";
 import { openLiveModel, liveEntry, dot, project, distance } from "../live/model.js";
 import { loaderPanel, askForm, unknownNote } from "../live/panel.js";
+import { projectionMethod } from "../registry.js";
 
 const TOP = 8;
-const FRAME_LABELS = { gap: "gap axis (x: along the gap vector)", pca: "PCA" };
 
 function meanDistance(vectors, centroid) {
   return vectors.reduce((s, v) => s + distance(v, centroid), 0) / vectors.length;
@@ -113,8 +113,8 @@ export const render = figure("ask", async (fig) => {
   function drawFrames(data, vector) {
     plots.replaceChildren();
     for (const [method, frame] of Object.entries(data.frames)) {
-      const div = el("div", { class: "live-plot", attrs: { role: "img", "aria-label": `${FRAME_LABELS[method] || method}: images, captions and your caption (star)` } });
-      plots.append(el("figure", { class: "live-plot-wrap" }, [div, el("figcaption", { text: FRAME_LABELS[method] || method })]));
+      const div = el("div", { class: "live-plot", attrs: { role: "img", "aria-label": `${projectionMethod(ctx.manifest, method).label}: images, captions and your caption (star)` } });
+      plots.append(el("figure", { class: "live-plot-wrap" }, [div, el("figcaption", { text: projectionMethod(ctx.manifest, method).label })]));
       const pts = (list) => list.map((v) => project(frame, v));
       const img = pts(data.image);
       const txt = pts(data.text);

@@ -9,7 +9,8 @@
 import { decodeRaw, decodeArray } from "../contract.js";
 import { el, selectControl, sliderControl, toggleButton, badgeSlot, modelLabel, formatNumber, wantsSorted } from "../dom.js";
 import { createMatrixView } from "../matrix-view.js";
-import { createScatterView, axisTitles, pointEntries, METHOD_LABELS } from "../scatter-view.js";
+import { createScatterView, pointEntries } from "../scatter-view.js";
+import { projectionMethod } from "../registry.js";
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
@@ -54,20 +55,29 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   let data = await loadAll(model, datasetName, options.step ?? 0);
   arrived();
   let stepIndex = data.step;
-  const projectionOf = (meth, variant) => {
-    const key = `${meth}/${variant}`;
-    if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][variant]));
+  // Every gap step is mapped into the one frame fitted on the original embeddings,
+  // so each slider position shows real positions; a method that cannot place new
+  // points (t-SNE) has the original only and does not move (its note says why).
+  const stepOf = (meth, i) => {
+    const fraction = data.gap.steps[i].fraction;
+    const at = data.proj.fractions.findIndex((f) => Math.abs(f - fraction) < 1e-9);
+    return at >= 0 && at < data.proj.points[meth].length ? at : 0;
+  };
+  const pointsAt = (meth, i) => {
+    const key = `${meth}/${stepOf(meth, i)}`;
+    if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][stepOf(meth, i)]));
     return data.points.get(key);
   };
-  // Projections exist for the original and the fully closed embeddings; in
-  // between, positions are interpolated by the step's fraction.
-  const pointsAt = (meth, fraction) => {
-    const a = projectionOf(meth, "original");
-    if (!data.proj.variants.includes("closed") || fraction <= 0) return a;
-    const b = projectionOf(meth, "closed");
-    if (fraction >= 1) return b;
-    const out = new Float32Array(a.length);
-    for (let i = 0; i < a.length; i++) out[i] = a[i] + (b[i] - a[i]) * fraction;
+  // The view's bounds cover every step of the method, so a point that stays put stays put on screen.
+  const frameOf = (meth) => {
+    const steps = data.proj.points[meth].map((_, i) => {
+      const key = `${meth}/${i}`;
+      if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][i]));
+      return data.points.get(key);
+    });
+    const out = new Float32Array(steps.reduce((a, p) => a + p.length, 0));
+    let offset = 0;
+    for (const p of steps) { out.set(p, offset); offset += p.length; }
     return out;
   };
   const pickMethod = () => (method && data.proj.methods.includes(method) ? method : data.proj.methods[0]);
@@ -92,8 +102,8 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     },
   });
   const scatterView = createScatterView({
-    points: pointsAt(method, data.gap.steps[stepIndex].fraction), n: n(), modalities: modalities(), colors: themeColors(),
-    axes: axisTitles(method), maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
+    points: pointsAt(method, stepIndex), frame: frameOf(method), n: n(), modalities: modalities(), colors: themeColors(),
+    axes: projectionMethod(ctx.manifest, method).axes, maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
     onPoint(index) {
       if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
       const i = index % n();
@@ -125,8 +135,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     }
     slider.output.textContent = `${Math.round(step.fraction * 100)}% closed`;
     slider.input.setAttribute("aria-valuetext", `${Math.round(step.fraction * 100)} percent of the gap closed; gap ${formatNumber(step.centroid_distance)}, loss ${formatNumber(loss)}`);
-    const f = step.fraction;
-    sliderNote.textContent = f > 0 && f < 1 ? "Projection positions between the original and the closed embeddings are interpolated." : "";
+    sliderNote.textContent = projectionMethod(ctx.manifest, method).note;
   }
 
   let stepToken = 0;
@@ -141,7 +150,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       data.current = matrix;
       mount.dataset.step = String(stepIndex); // the step whose matrix is drawn
       matrixView.setMatrix(matrix);
-      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction));
+      scatterView.setPoints(pointsAt(method, stepIndex));
       mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: stepIndex } }));
     } catch (error) {
       console.error(error);
@@ -158,9 +167,10 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, (v) => switchTo(v, datasetName));
   const datasetOptions = () => ctx.manifest.datasets.filter((d) => ctx.manifest.results.some((r) => r.dataset === d.name && r.model === model.name));
   const datasetSelect = selectControl("Dataset", datasetOptions().map((d) => ({ value: d.name, label: d.name })), datasetName, (v) => switchTo(model.name, v));
-  const methodSelect = selectControl("Projection", data.proj.methods.map((m) => ({ value: m, label: METHOD_LABELS[m] || m })), method, (v) => {
+  const methodSelect = selectControl("Projection", data.proj.methods.map((m) => ({ value: m, label: projectionMethod(ctx.manifest, m).label })), method, (v) => {
     method = v;
-    scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method) });
+    scatterView.setPoints(pointsAt(method, stepIndex), { axes: projectionMethod(ctx.manifest, method).axes, frame: frameOf(method) });
+    describeStep();
   });
   const sortButton = toggleButton("Sort by clusters", sorted, (on) => { sorted = on; matrixView.setSorted(on); });
 
@@ -193,12 +203,12 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       modelSelect.select.value = model.name;
       datasetSelect.select.replaceChildren(...datasetOptions().map((d) => el("option", { value: d.name, text: d.name })));
       datasetSelect.select.value = datasetName;
-      methodSelect.select.replaceChildren(...data.proj.methods.map((m) => el("option", { value: m, text: METHOD_LABELS[m] || m })));
+      methodSelect.select.replaceChildren(...data.proj.methods.map((m) => el("option", { value: m, text: projectionMethod(ctx.manifest, m).label })));
       methodSelect.select.value = method;
       slider.input.max = String(data.gap.steps.length - 1);
       slider.input.value = String(stepIndex);
       matrixView.setMatrix(data.current, { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
-      scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method), n: data.sim.n, modalities: data.sim.modalities });
+      scatterView.setPoints(pointsAt(method, stepIndex), { axes: projectionMethod(ctx.manifest, method).axes, frame: frameOf(method), n: data.sim.n, modalities: data.sim.modalities });
       preview.clear();
       refreshHeader();
       describeStep();

@@ -4,7 +4,8 @@
 
 import { decodeArray } from "../contract.js";
 import { el, selectControl, modelLabel } from "../dom.js";
-import { createScatterView, axisTitles, pointEntries, METHOD_LABELS } from "../scatter-view.js";
+import { createScatterView, pointEntries } from "../scatter-view.js";
+import { projectionMethod } from "../registry.js";
 import { createPreview } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
@@ -25,40 +26,62 @@ export const render = figure("scatter", async ({ mount, options, ctx, arrived })
   const modalities = itemsFile.modalities;
   const n = itemsFile.n;
   let method = pickOption(options.method, proj.methods, "projection method");
-  let variant = pickOption(options.variant, proj.variants, "variant");
+  // "original" is the first gap step, "closed" the last (fraction 1) of a method that maps every step.
+  const variantsOf = (m) => (proj.points[m].length > 1 && proj.fractions[proj.fractions.length - 1] === 1 ? ["original", "closed"] : ["original"]);
+  let variant = pickOption(options.variant, variantsOf(method), "variant");
   const cache = new Map();
   const points = (m, v) => {
     const key = `${m}/${v}`;
-    if (!cache.has(key)) cache.set(key, decodeArray(proj.points[m][v]));
+    const steps = proj.points[m];
+    if (!cache.has(key)) cache.set(key, decodeArray(v === "closed" ? steps[steps.length - 1] : steps[0]));
     return cache.get(key);
   };
+  // Both variants share the method's fitted frame, so the view keeps its bounds when switching.
+  const frameOf = (m) => {
+    const all = variantsOf(m).map((v) => points(m, v));
+    const out = new Float32Array(all.reduce((a, p) => a + p.length, 0));
+    let offset = 0;
+    for (const p of all) { out.set(p, offset); offset += p.length; }
+    return out;
+  };
+  const note = el("p", { class: "fig-note", text: projectionMethod(ctx.manifest, method).note });
 
   const preview = createPreview({ placeholder: "Point at a dot, tap it, or focus the plot and use the arrow keys." });
   const view = createScatterView({
-    points: points(method, variant), n, modalities, colors: themeColors(),
-    lines: options.lines !== false, axes: axisTitles(method), maxWidth: options.size || 560, aspect: options.height ? Math.min(1.5, options.height / (options.size || 560)) : undefined,
+    points: points(method, variant), frame: frameOf(method), n, modalities, colors: themeColors(),
+    lines: options.lines !== false, axes: projectionMethod(ctx.manifest, method).axes, maxWidth: options.size || 560, aspect: options.height ? Math.min(1.5, options.height / (options.size || 560)) : undefined,
     label: `Projection of ${modelLabel(model)} embeddings`,
     onPoint(index) {
       if (index === null || index === undefined) { preview.clear(); return; }
-      preview.show(pointEntries(index, n, modalities, items), { scoreLabel: `${METHOD_LABELS[method] || method}, ${VARIANT_LABELS[variant] || variant}` });
+      preview.show(pointEntries(index, n, modalities, items), { scoreLabel: `${projectionMethod(ctx.manifest, method).label}, ${VARIANT_LABELS[variant] || variant}` });
     },
   });
 
   const controls = el("div", { class: "fig-controls" });
   if (options.controls !== false) {
+    const variantSlot = el("span", { class: "fig-control-slot" });
+    const showVariants = () => {
+      const available = variantsOf(method);
+      if (!available.includes(variant)) variant = available[0];
+      variantSlot.replaceChildren(...(available.length > 1
+        ? [selectControl("Embeddings", available.map((v) => ({ value: v, label: VARIANT_LABELS[v] || v })), variant, (v) => {
+          variant = v; view.setPoints(points(method, variant));
+        }).element]
+        : []));
+    };
     if (proj.methods.length > 1) {
-      controls.append(selectControl("Projection", proj.methods.map((m) => ({ value: m, label: METHOD_LABELS[m] || m })), method, (v) => {
-        method = v; view.setPoints(points(method, variant), { axes: axisTitles(method) });
+      controls.append(selectControl("Projection", proj.methods.map((m) => ({ value: m, label: projectionMethod(ctx.manifest, m).label })), method, (v) => {
+        method = v;
+        showVariants();
+        note.textContent = projectionMethod(ctx.manifest, method).note;
+        view.setPoints(points(method, variant), { axes: projectionMethod(ctx.manifest, method).axes, frame: frameOf(method) });
       }).element);
     }
-    if (proj.variants.length > 1) {
-      controls.append(selectControl("Embeddings", proj.variants.map((v) => ({ value: v, label: VARIANT_LABELS[v] || v })), variant, (v) => {
-        variant = v; view.setPoints(points(method, variant));
-      }).element);
-    }
+    controls.append(variantSlot);
+    showVariants();
   }
   const header = el("div", { class: "fig-header" }, [el("span", { class: "fig-model", text: modelLabel(model) }), controls]);
-  const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [view.element]), preview.element]);
+  const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [view.element, note]), preview.element]);
   mount.replaceChildren(el("div", { class: "fig fig-scatter-figure" }, [header, body]));
   view.draw();
   onThemeChange((colors) => view.setColors(colors));
