@@ -1,7 +1,7 @@
 """Benchmark the figure modules in headless Chromium.
 
 For 100, 1,000 and 5,000 pairs (kN = 200, 2,000, 10,000), writes a synthetic
-export (tests/fake_export.py), serves it under a sub-path, and prints:
+export (exporter/synthetic.py), serves it under a sub-path, and prints:
 - heatmap and scatter first-render time, measured from the moment their data
   arrived (the `figure-rendered` event), and from the start of render();
 - hover-to-preview latency, p50 / p95 over 200 pointer moves to random cells
@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from exporter.synthetic import write_fake_export  # noqa: E402
 from tests.browser.harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.fake_export import write_fake_export  # noqa: E402
 
 HOVER_JS = """
 async ([sel, selector, count, seed]) => {

@@ -24,7 +24,7 @@ BAR_SECONDS = 5.0
 
 def _sample(workdir: Path) -> tuple[Path, Path]:
     """The test fixture article with a generated export (no torch, no models)."""
-    from tests.fake_export import write_site_export
+    from exporter.synthetic import write_site_export
 
     data = write_site_export(workdir / "data")
     return REPO / "tests" / "site" / "fixtures" / "article", data

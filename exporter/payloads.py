@@ -1,6 +1,6 @@
 """The data contract's one writer: a typed function per data file, arrays in, a validated dict out.
 
-The export pipeline and the test fixtures (tests/fake_export.py) both build
+The export pipeline and the test fixtures (exporter/synthetic.py) both build
 every data file with these functions, so what the browser tests read is what
 the exporter writes. Each builder computes from embeddings through
 exporter.analyses, encodes arrays (contract.encode_array) and validates the

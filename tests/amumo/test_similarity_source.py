@@ -65,6 +65,15 @@ def test_similarity_matrix_exports_like_its_embeddings(tmp_path: Path, three: bo
     assert (
         model["logit_scale"] == 50.0 and model["embed_dim"] == 12
     )  # the rank recovered, not a stored dimension
+    # Recovered from a similarity matrix: vectors only, so the page knows it has no encoders
+    # (no zero-shot with templates, no live queries) and says why.
+    assert model["capabilities"] == {
+        "encode_images": False,
+        "encode_texts": False,
+        "precomputed_vectors": True,
+        "training_dynamics": False,
+        "closed_vocabulary": False,
+    }
     # The model's own projections and gap fractions override [export]'s.
     result = tmp_path / "out" / "results" / model["slug"] / "toy"
     assert json.loads((result / "projections.json").read_text())["methods"] == ["pca"]

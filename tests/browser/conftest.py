@@ -11,9 +11,9 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
+from exporter.synthetic import write_fake_export
 from tests.browser.browser_support import FigurePage, QuietHandler
 from tests.browser.harness import SUBPATH, figure_config, prepare_root
-from tests.fake_export import write_fake_export
 
 pytestmark = pytest.mark.browser
 

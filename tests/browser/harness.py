@@ -5,7 +5,7 @@ The served tree mirrors a GitHub Pages project site under a sub-path:
     <root>/repo/static/js       -> site/static/js          (symlink: live sources)
     <root>/repo/static/css      -> site/static/css
     <root>/repo/static/vendor  -> site/static/vendor       (the vendored plotly bundle)
-    <root>/repo/data/           a data export (tests/fake_export.py, write_fake_export)
+    <root>/repo/data/           a data export (exporter/synthetic.py, write_fake_export)
     <root>/repo/<page>.html     pages written by write_page()
 
 Each page includes figures.css, a few theme

@@ -9,10 +9,10 @@ import threading
 from http.server import ThreadingHTTPServer
 
 import pytest
-from tests.browser.browser_support import FigurePage, QuietHandler
 
 from exporter.config import parse_config
 from exporter.pipeline import run_export
+from tests.browser.browser_support import FigurePage, QuietHandler
 from tests.series import series_folder
 
 ARTICLE = """---

@@ -6,8 +6,8 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
+from exporter.synthetic import XSS_CAPTION, write_fake_export
 from tests.browser.browser_support import FigurePage, QuietHandler
-from tests.fake_export import XSS_CAPTION, write_fake_export
 
 FIGURES = [
     ("heatmap", "dataset: shapes\nmodel: pocket:untrained\noptions: quadrant=image-text, sort=clusters"),

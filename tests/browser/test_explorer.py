@@ -117,8 +117,8 @@ def test_a_point_that_does_not_move_in_embedding_space_does_not_move_on_screen(f
 
     from exporter import payloads
     from exporter.contract import write_json_atomic
+    from exporter.synthetic import write_fake_export
     from tests.browser.export_reader import scatter_screen
-    from tests.fake_export import write_fake_export
 
     top = served[1]
     folder = top / "data-static"

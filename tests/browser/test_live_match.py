@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from exporter.pocket.tokenizer import WordTokenizer
+from exporter.synthetic import write_fake_export
 from tests.browser.browser_support import FigurePage, QuietHandler
 from tests.browser.harness import SUBPATH, prepare_root
-from tests.fake_export import write_fake_export
 from tests.live_support import add_live_bundle
 
 TOLERANCE = 1e-4

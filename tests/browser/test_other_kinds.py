@@ -1,8 +1,8 @@
 import numpy as np
 
 from exporter.contract import decode_array
+from exporter.synthetic import XSS_CAPTION
 from tests.browser.export_reader import gap_step_matrix, items, load, preview_state, result_file
-from tests.fake_export import XSS_CAPTION
 
 N = 24
 MODELS = ["pocket:infonce", "pocket:untrained", "pocket:cyclip"]

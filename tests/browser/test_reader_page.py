@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
 from tests.browser.browser_support import QuietHandler
 
 ROOT = Path(__file__).resolve().parents[2]

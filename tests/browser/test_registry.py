@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from exporter.analyses import metrics
-from tests.fake_export import write_fake_export
+from exporter.synthetic import write_fake_export
 
 MODELS = ["pocket:infonce", "pocket:untrained"]
 

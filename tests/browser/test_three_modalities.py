@@ -11,9 +11,9 @@ import threading
 from http.server import ThreadingHTTPServer
 
 import pytest
+
 from tests.browser.browser_support import FigurePage, QuietHandler
 from tests.browser.harness import SUBPATH, figure_config, prepare_root
-
 from tests.triplets import N, export_triplets
 
 

@@ -21,7 +21,7 @@ def test_samples_are_real_photographs_with_captions() -> None:
         assert len(item.text.split()) >= 5
         image = item.image()
         assert image.mode == "RGB" and min(image.size) >= 100
-    assert dataset.has_labels
+    assert dataset.classes
 
 
 def test_samples_n_and_bad_options() -> None:

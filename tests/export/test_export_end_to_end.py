@@ -95,6 +95,14 @@ def test_manifest_models_and_metric_names(cli_export, checkpoint: Path, tiny_arc
     assert ckpt_model["logit_scale"] == pytest.approx(30.0, rel=1e-4)
     assert ckpt_model["temperature"] == pytest.approx(1 / 30.0, rel=1e-4)
     assert ckpt_model["weights"].startswith("tiny_epoch_2.pt@") and ckpt_model["embed_dim"] == 32
+    for model in (random_model, ckpt_model):  # two towers with an open tokenizer, no training record
+        assert model["capabilities"] == {
+            "encode_images": True,
+            "encode_texts": True,
+            "precomputed_vectors": False,
+            "training_dynamics": False,
+            "closed_vocabulary": False,
+        }
     for result in manifest["results"]:
         metrics = result["metrics"]
         assert set(metrics) == METRIC_KEYS | {"zeroshot"}

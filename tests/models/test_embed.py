@@ -169,4 +169,4 @@ def test_real_open_clip_model_matches_direct_encoding(tiny_checkpoint, tmp_path:
     out = embed_dataset(model, dataset, cache_dir=tmp_path / "c", batch_size=2, progress=False)
     direct = model.encode_images([item.image() for item in dataset.items])
     np.testing.assert_allclose(out["image"], direct, atol=1e-5)
-    np.testing.assert_allclose(out["text"], model.encode_texts(dataset.texts), atol=1e-5)
+    np.testing.assert_allclose(out["text"], model.encode_texts([item.text for item in dataset.items]), atol=1e-5)

@@ -1,4 +1,4 @@
-"""Fixtures for site-build tests: a small generated export (tests/fake_export.py,
+"""Fixtures for site-build tests: a small generated export (exporter/synthetic.py,
 write_site_export) and the fixture article."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_export import write_site_export
+from exporter.synthetic import write_site_export
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,6 +1,6 @@
 """``::: if LEFT OP RIGHT`` / ``::: unless ...``: sections shown only when a data comparison holds.
 
-The fake export (tests/fake_export.py, write_site_export) fixes some values exactly: ``dataset shapes n`` and
+The fake export (exporter/synthetic.py, write_site_export) fixes some values exactly: ``dataset shapes n`` and
 ``count pairs shapes`` are 10, ``dataset samples n`` is 6, ``count models`` is 3,
 ``model pocket:infonce embed_dim`` is 8, ``model pocket:siglip logit_bias`` is -10 and
 ``model pocket:infonce logit_scale`` is 1/0.07 = 14.29. Error cases live in test_build_errors.py.

@@ -27,13 +27,24 @@ function stepRange(steps) {
 }
 
 export const render = figure("explorer", async ({ mount, config, options, ctx, arrived }) => {
-  let datasetName = ctx.dataset(options.dataset || config.dataset).name;
+  // All that changes while the figure lives, in one place: what is shown (model, dataset,
+  // projection method, gap step, sorting), its loaded files, and the tokens that let a
+  // late answer of an abandoned load or step be ignored.
   const modelsFor = (d) => ctx.models(d).filter((m) => ctx.manifest.results.some((r) => r.model === m.name && r.dataset === d));
-  let models = modelsFor(datasetName);
-  if (!models.length) throw new Error(`no model has results on dataset ${datasetName}`);
-  let model = pickModel(models, options.model, `model ${options.model} has no results on dataset ${datasetName}`);
-  let method = options.method || null;
-  let sorted = wantsSorted(options);
+  const startDataset = ctx.dataset(options.dataset || config.dataset).name;
+  const startModels = modelsFor(startDataset);
+  if (!startModels.length) throw new Error(`no model has results on dataset ${startDataset}`);
+  const state = {
+    datasetName: startDataset,
+    models: startModels,
+    model: pickModel(startModels, options.model, `model ${options.model} has no results on dataset ${startDataset}`),
+    method: options.method || null,
+    sorted: wantsSorted(options),
+    data: null, // loadAll's files of (model, dataset)
+    step: 0, // the slider's gap step
+    stepToken: 0,
+    token: 0,
+  };
 
   // The matrix of step i: the original one (fraction 0) is similarity.json's,
   // already here; the others come from their gap-step files, once each.
@@ -52,47 +63,47 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     loaded.current = await matrixAt(loaded, loaded.step);
     return loaded;
   }
-  let data = await loadAll(model, datasetName, options.step ?? 0);
+  state.data = await loadAll(state.model, state.datasetName, options.step ?? 0);
   arrived();
-  let stepIndex = data.step;
+  state.step = state.data.step;
   // Every gap step is mapped into the one frame fitted on the original embeddings,
   // so each slider position shows real positions; a method that cannot place new
   // points (t-SNE) has the original only and does not move (its note says why).
   const stepOf = (meth, i) => {
-    const fraction = data.gap.steps[i].fraction;
-    const at = data.proj.fractions.findIndex((f) => Math.abs(f - fraction) < 1e-9);
-    return at >= 0 && at < data.proj.points[meth].length ? at : 0;
+    const fraction = state.data.gap.steps[i].fraction;
+    const at = state.data.proj.fractions.findIndex((f) => Math.abs(f - fraction) < 1e-9);
+    return at >= 0 && at < state.data.proj.points[meth].length ? at : 0;
   };
   const pointsAt = (meth, i) => {
     const key = `${meth}/${stepOf(meth, i)}`;
-    if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][stepOf(meth, i)]));
-    return data.points.get(key);
+    if (!state.data.points.has(key)) state.data.points.set(key, decodeArray(state.data.proj.points[meth][stepOf(meth, i)]));
+    return state.data.points.get(key);
   };
   // The view's bounds cover every step of the method, so a point that stays put stays put on screen.
   const frameOf = (meth) => {
-    const steps = data.proj.points[meth].map((_, i) => {
+    const steps = state.data.proj.points[meth].map((_, i) => {
       const key = `${meth}/${i}`;
-      if (!data.points.has(key)) data.points.set(key, decodeArray(data.proj.points[meth][i]));
-      return data.points.get(key);
+      if (!state.data.points.has(key)) state.data.points.set(key, decodeArray(state.data.proj.points[meth][i]));
+      return state.data.points.get(key);
     });
     const out = new Float32Array(steps.reduce((a, p) => a + p.length, 0));
     let offset = 0;
     for (const p of steps) { out.set(p, offset); offset += p.length; }
     return out;
   };
-  const pickMethod = () => (method && data.proj.methods.includes(method) ? method : data.proj.methods[0]);
-  method = pickMethod();
+  const pickMethod = () => (state.method && state.data.proj.methods.includes(state.method) ? state.method : state.data.proj.methods[0]);
+  state.method = pickMethod();
 
   const preview = createPreview({ placeholder: "Point at a cell or a dot, tap one, or use the arrow keys on a focused plot." });
   const status = el("p", { class: "fig-status", attrs: { "aria-live": "polite" } });
   const sliderNote = el("p", { class: "fig-note" });
-  const n = () => data.sim.n;
-  const modalities = () => data.sim.modalities;
-  const items = () => data.itemsFile.items;
+  const n = () => state.data.sim.n;
+  const modalities = () => state.data.sim.modalities;
+  const items = () => state.data.itemsFile.items;
 
   const matrixView = createMatrixView({
-    matrix: data.current, n: n(), modalities: modalities(), order: data.sim.order, clusters: data.sim.clusters,
-    colors: themeColors(), scale: options.scale || "viridis", range: stepRange(data.gap.steps), sorted,
+    matrix: state.data.current, n: n(), modalities: modalities(), order: state.data.sim.order, clusters: state.data.sim.clusters,
+    colors: themeColors(), scale: options.scale || "viridis", range: stepRange(state.data.gap.steps), sorted: state.sorted,
     maxSize: options.size || 420,
     label: "Similarity matrix of the explorer",
     onCell(cell) {
@@ -102,13 +113,13 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     },
   });
   const scatterView = createScatterView({
-    points: pointsAt(method, stepIndex), frame: frameOf(method), n: n(), modalities: modalities(), colors: themeColors(),
-    axes: projectionMethod(ctx.manifest, method).axes, maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
+    points: pointsAt(state.method, state.step), frame: frameOf(state.method), n: n(), modalities: modalities(), colors: themeColors(),
+    axes: projectionMethod(ctx.manifest, state.method).axes, maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
     onPoint(index) {
       if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
       const i = index % n();
       const partners = modalities().map((_, m) => m * n() + i);
-      const matrix = data.current;
+      const matrix = state.data.current;
       let score = null;
       if (modalities().length > 1) score = matrix.offset + matrix.scale * matrix.data[i * matrix.cols + n() + i];
       // Three or more modalities: every pair's similarity of this item, in the note.
@@ -123,7 +134,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   });
 
   function describeStep() {
-    const step = data.gap.steps[stepIndex];
+    const step = state.data.gap.steps[state.step];
     const loss = (step.loss_i2t + step.loss_t2i) / 2;
     if (step.pairs) {
       // k modalities: one slider closes every pairwise gap; report each pair.
@@ -135,97 +146,95 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     }
     slider.output.textContent = `${Math.round(step.fraction * 100)}% closed`;
     slider.input.setAttribute("aria-valuetext", `${Math.round(step.fraction * 100)} percent of the gap closed; gap ${formatNumber(step.centroid_distance)}, loss ${formatNumber(loss)}`);
-    sliderNote.textContent = projectionMethod(ctx.manifest, method).note;
+    sliderNote.textContent = projectionMethod(ctx.manifest, state.method).note;
   }
 
-  let stepToken = 0;
-  const slider = sliderControl("Close the gap", { min: 0, max: data.gap.steps.length - 1, step: 1, value: stepIndex }, async (value) => {
-    const mine = ++stepToken;
-    const shown = data;
-    stepIndex = value;
+  const slider = sliderControl("Close the gap", { min: 0, max: state.data.gap.steps.length - 1, step: 1, value: state.step }, async (value) => {
+    const mine = ++state.stepToken;
+    const shown = state.data;
+    state.step = value;
     describeStep();
     try {
       const matrix = await matrixAt(shown, value);
-      if (mine !== stepToken || shown !== data) return; // the reader moved on
-      data.current = matrix;
-      mount.dataset.step = String(stepIndex); // the step whose matrix is drawn
+      if (mine !== state.stepToken || shown !== state.data) return; // the reader moved on
+      state.data.current = matrix;
+      mount.dataset.step = String(state.step); // the step whose matrix is drawn
       matrixView.setMatrix(matrix);
-      scatterView.setPoints(pointsAt(method, stepIndex));
-      mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: stepIndex } }));
+      scatterView.setPoints(pointsAt(state.method, state.step));
+      mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: state.step } }));
     } catch (error) {
       console.error(error);
       status.textContent = `Could not load step ${value}: ${error.message}`;
     }
   });
   // Taking hold of the slider fetches every step, so dragging never waits.
-  const prefetchSteps = () => data.gap.steps.forEach((_, i) => matrixAt(data, i).catch(() => {}));
+  const prefetchSteps = () => state.data.gap.steps.forEach((_, i) => matrixAt(state.data, i).catch(() => {}));
   slider.input.addEventListener("pointerdown", prefetchSteps);
   slider.input.addEventListener("focus", prefetchSteps);
 
   const badge = badgeSlot(true, { class: "fig-badge-slot" });
   const modelName = el("span", { class: "fig-model" });
-  const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, (v) => switchTo(v, datasetName));
-  const datasetOptions = () => ctx.manifest.datasets.filter((d) => ctx.manifest.results.some((r) => r.dataset === d.name && r.model === model.name));
-  const datasetSelect = selectControl("Dataset", datasetOptions().map((d) => ({ value: d.name, label: d.name })), datasetName, (v) => switchTo(model.name, v));
-  const methodSelect = selectControl("Projection", data.proj.methods.map((m) => ({ value: m, label: projectionMethod(ctx.manifest, m).label })), method, (v) => {
-    method = v;
-    scatterView.setPoints(pointsAt(method, stepIndex), { axes: projectionMethod(ctx.manifest, method).axes, frame: frameOf(method) });
+  const modelSelect = selectControl("Model", state.models.map((m) => ({ value: m.name, label: modelLabel(m) })), state.model.name, (v) => switchTo(v, state.datasetName));
+  const datasetOptions = () => ctx.manifest.datasets.filter((d) => ctx.manifest.results.some((r) => r.dataset === d.name && r.model === state.model.name));
+  const datasetSelect = selectControl("Dataset", datasetOptions().map((d) => ({ value: d.name, label: d.name })), state.datasetName, (v) => switchTo(state.model.name, v));
+  const methodSelect = selectControl("Projection", state.data.proj.methods.map((m) => ({ value: m, label: projectionMethod(ctx.manifest, m).label })), state.method, (v) => {
+    state.method = v;
+    scatterView.setPoints(pointsAt(state.method, state.step), { axes: projectionMethod(ctx.manifest, state.method).axes, frame: frameOf(state.method) });
     describeStep();
   });
-  const sortButton = toggleButton("Sort by clusters", sorted, (on) => { sorted = on; matrixView.setSorted(on); });
+  const sortButton = toggleButton("Sort by clusters", state.sorted, (on) => { state.sorted = on; matrixView.setSorted(on); });
 
   // The dataset's own description says what its pairs are (and, for the default
   // photographs, that the pocket models never saw any), whichever dataset is shown.
   const about = el("p", { class: "fig-note fig-dataset-about" });
   function refreshHeader() {
-    modelName.textContent = `${modelLabel(model)} · ${datasetName}`;
-    about.textContent = ctx.dataset(datasetName).description || "";
-    badge.show(model);
-    mount.dataset.model = model.name;
-    mount.dataset.dataset = datasetName;
-    mount.dataset.step = String(stepIndex);
+    modelName.textContent = `${modelLabel(state.model)} · ${state.datasetName}`;
+    about.textContent = ctx.dataset(state.datasetName).description || "";
+    badge.show(state.model);
+    mount.dataset.model = state.model.name;
+    mount.dataset.dataset = state.datasetName;
+    mount.dataset.step = String(state.step);
   }
 
-  let token = 0;
   async function switchTo(modelId, dname) {
-    const mine = ++token;
+    const mine = ++state.token;
     const candidates = modelsFor(dname);
     const nextModel = candidates.find((m) => m.name === modelId) || candidates[0];
     mount.setAttribute("aria-busy", "true");
     try {
-      const next = await loadAll(nextModel, dname, stepIndex);
-      if (mine !== token) return;
-      model = nextModel; datasetName = dname; data = next; models = candidates;
-      stepIndex = data.step;
-      method = pickMethod();
+      const next = await loadAll(nextModel, dname, state.step);
+      if (mine !== state.token) return;
+      state.model = nextModel; state.datasetName = dname; state.data = next; state.models = candidates;
+      state.step = state.data.step;
+      state.method = pickMethod();
       // Rebuild the option lists: a dataset may have other models, a model other datasets.
-      modelSelect.select.replaceChildren(...models.map((m) => el("option", { value: m.name, text: modelLabel(m) })));
-      modelSelect.select.value = model.name;
+      modelSelect.select.replaceChildren(...state.models.map((m) => el("option", { value: m.name, text: modelLabel(m) })));
+      modelSelect.select.value = state.model.name;
       datasetSelect.select.replaceChildren(...datasetOptions().map((d) => el("option", { value: d.name, text: d.name })));
-      datasetSelect.select.value = datasetName;
-      methodSelect.select.replaceChildren(...data.proj.methods.map((m) => el("option", { value: m, text: projectionMethod(ctx.manifest, m).label })));
-      methodSelect.select.value = method;
-      slider.input.max = String(data.gap.steps.length - 1);
-      slider.input.value = String(stepIndex);
-      matrixView.setMatrix(data.current, { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
-      scatterView.setPoints(pointsAt(method, stepIndex), { axes: projectionMethod(ctx.manifest, method).axes, frame: frameOf(method), n: data.sim.n, modalities: data.sim.modalities });
+      datasetSelect.select.value = state.datasetName;
+      methodSelect.select.replaceChildren(...state.data.proj.methods.map((m) => el("option", { value: m, text: projectionMethod(ctx.manifest, m).label })));
+      methodSelect.select.value = state.method;
+      slider.input.max = String(state.data.gap.steps.length - 1);
+      slider.input.value = String(state.step);
+      matrixView.setMatrix(state.data.current, { n: state.data.sim.n, modalities: state.data.sim.modalities, order: state.data.sim.order, clusters: state.data.sim.clusters, range: stepRange(state.data.gap.steps) });
+      scatterView.setPoints(pointsAt(state.method, state.step), { axes: projectionMethod(ctx.manifest, state.method).axes, frame: frameOf(state.method), n: state.data.sim.n, modalities: state.data.sim.modalities });
       preview.clear();
       refreshHeader();
       describeStep();
-      mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", model: model.name, dataset: datasetName } }));
+      mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", model: state.model.name, dataset: state.datasetName } }));
     } catch (error) {
       console.error(error);
       status.textContent = `Could not load ${modelId} on ${dname}: ${error.message}`;
     } finally {
-      if (mine === token) mount.removeAttribute("aria-busy");
+      if (mine === state.token) mount.removeAttribute("aria-busy");
     }
   }
 
   const controls = el("div", { class: "fig-controls" });
   if (options.controls !== false) {
-    if (models.length > 1 || options.model_switch) controls.append(modelSelect.element);
+    if (state.models.length > 1 || options.model_switch) controls.append(modelSelect.element);
     if (ctx.manifest.datasets.length > 1) controls.append(datasetSelect.element);
-    if (data.proj.methods.length > 1) controls.append(methodSelect.element);
+    if (state.data.proj.methods.length > 1) controls.append(methodSelect.element);
     controls.append(sortButton);
   }
   const header = el("div", { class: "fig-header" }, [modelName, badge.element, controls]);

@@ -1,7 +1,8 @@
 """Write a complete, contract-conforming data export from synthetic embeddings.
 
-Browser tests, site-build tests (tests/site/conftest.py) and
-bench/bench_figures.py use it instead of running models. It only makes
+Browser tests, site-build tests (tests/site/conftest.py) and the benchmarks
+(bench/bench_figures.py, bench/bench_site.py) use it instead of running models;
+it lives in the exporter, not under tests/, so the benchmarks need no test code. It only makes
 vectors: N pairs of unit vectors grouped in clusters, with a clear modality
 gap (image and text shifted apart along one direction), class-prompt vectors
 for zero-shot and training snapshots that drift from two narrow cones towards
@@ -24,6 +25,7 @@ from exporter.config import model_slug
 from exporter.contract import write_json_atomic
 from exporter.gap_files import write_gap_files
 from exporter.models.base import Capabilities, ModelInfo
+from exporter.seeds import DEFAULT_SEED
 from exporter.thumbnails import write_thumbnail
 
 XSS_CAPTION = "<img src=x onerror=alert(1)> a caption that must stay text"
@@ -123,7 +125,7 @@ def write_fake_export(
     out_dir,
     n_pairs: int = 24,
     models=("pocket:infonce", "pocket:untrained"),
-    seed: int = 31415,
+    seed: int = DEFAULT_SEED,
     datasets=("shapes", "samples"),
     parts=("similarity", "projections", "retrieval", "gap", "zeroshot", "training"),
     gap_steps: int = 5,
@@ -332,7 +334,7 @@ if __name__ == "__main__":
     import time
 
     t = time.perf_counter()
-    write_fake_export(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 24)
+    write_fake_export(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 24)  # python -m exporter.synthetic OUT [N]
     print(f"wrote {sys.argv[1]} in {time.perf_counter() - t:.2f} s")
 
 
@@ -354,7 +356,7 @@ SITE_DATASETS = (
 )
 
 
-def write_site_export(out_dir, seed: int = 31415) -> Path:
+def write_site_export(out_dir, seed: int = DEFAULT_SEED) -> Path:
     """The small export the site-build tests build their articles against; returns its folder."""
     write_fake_export(
         out_dir,
