@@ -35,11 +35,12 @@ sys.path.insert(0, str(REPO))
 
 from exporter.config import DatasetConfig, parse_config  # noqa: E402
 from exporter.datasets.registry import load_dataset  # noqa: E402
+from exporter.seeds import DEFAULT_SEED  # noqa: E402
 
 THROUGHPUT_BAR = 0.9
 BYTES_PER_CELL_BAR = 1.4
 AMUMO_BYTES_PER_CELL = 25.0
-SEED = 31415
+SEED = DEFAULT_SEED
 
 
 def _generated_pairs(folder: Path, n: int) -> Path:
