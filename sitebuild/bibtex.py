@@ -377,3 +377,14 @@ def format_entry_html(entry: BibEntry) -> str:
 def format_entry_text(entry: BibEntry) -> str:
     """The same reference as plain text (for tooltips)."""
     return re.sub(r"<[^>]+>", "", html.unescape(format_entry_html(entry)))
+
+
+def short_author(entry: BibEntry) -> str:
+    names = split_authors(entry.fields.get("author") or entry.fields.get("editor") or "")
+    if not names:
+        return entry.get("title") or entry.key
+    if len(names) == 1:
+        return names[0][1]
+    if len(names) == 2:
+        return f"{names[0][1]} and {names[1][1]}"
+    return f"{names[0][1]} et al."

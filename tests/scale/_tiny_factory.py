@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exporter.errors import ExportError
+from exporter.seeds import DEFAULT_SEED
 
 
 def tiny_model(config_dir: str, spec: str, cache_dir: str):
@@ -13,7 +14,7 @@ def tiny_model(config_dir: str, spec: str, cache_dir: str):
     from exporter.models.registry import resolve_model
 
     open_clip.add_model_config(config_dir)
-    return resolve_model(spec, device="cpu", cache_dir=Path(cache_dir), seed=31415)
+    return resolve_model(spec, device="cpu", cache_dir=Path(cache_dir), seed=DEFAULT_SEED)
 
 
 class _FailsOnPurple:
