@@ -159,18 +159,48 @@ def similarity_payload(
     )
 
 
-def retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: Mapping[str, Mapping]) -> dict:
-    """results/.../retrieval.json: top-k of both directions; `recall` as gap_metrics measured it."""
-    k = min(k, image.shape[0])
+def _retrieval_directions(first: np.ndarray, second: np.ndarray, k: int) -> dict:
+    """Top-k lists first -> second ("i2t") and second -> first ("t2i")."""
     directions = {}
-    for name, (query, gallery) in {"i2t": (image, text), "t2i": (text, image)}.items():
+    for name, (query, gallery) in {"i2t": (first, second), "t2i": (second, first)}.items():
         indices, scores = retrieval.top_k(query, gallery, k)
         directions[name] = {
             "indices": encode_array(np.asarray(indices, dtype=np.int64), "u2"),
             "scores": encode_array(np.asarray(scores, dtype=np.float64), "u1"),
         }
+    return directions
+
+
+def retrieval_payload(
+    blocks: Sequence[np.ndarray],
+    names: Sequence[str],
+    k: int,
+    recall: Mapping[str, Mapping],
+    pair_metrics: Mapping[str, Mapping] | None = None,
+) -> dict:
+    """results/.../retrieval.json: top-k of both directions; `recall` as the metrics measured it.
+
+    With k > 2 modalities every further modality pair gets its own lists under
+    "pairs" (first -> second is "i2t" there too), with the recall its pair
+    metrics (pair_metric_values) measured, so the figure can search audio by image and so on.
+    """
+    k = min(k, blocks[0].shape[0])
     recall = {direction: recall_values(recall[direction]) for direction in ("i2t", "t2i")}
-    return _checked({"k": k, **directions, "recall": recall}, "retrieval")
+    payload = {"k": k, **_retrieval_directions(blocks[0], blocks[1], k), "recall": recall}
+    if len(blocks) > 2:
+        payload["pairs"] = [
+            {
+                "modalities": [names[a], names[b]],
+                **_retrieval_directions(blocks[a], blocks[b], k),
+                "recall": {
+                    "i2t": recall_values(pair_metrics[kmodal.pair_name(names, a, b)]["recall_i2t"]),
+                    "t2i": recall_values(pair_metrics[kmodal.pair_name(names, a, b)]["recall_t2i"]),
+                },
+            }
+            for a, b in kmodal.modality_pairs(names)
+            if (a, b) != (0, 1)
+        ]
+    return _checked(payload, "retrieval")
 
 
 def gap_payload(

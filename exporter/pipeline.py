@@ -194,7 +194,9 @@ def _export_pair(
                 )
             )
         recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
-        payload = payloads.retrieval_payload(image, text, options.retrieval_k, recall)
+        payload = payloads.retrieval_payload(
+            blocks, tuple(dataset.modalities), options.retrieval_k, recall, metric_values.get("pairs")
+        )
         write_json_atomic(folder / "retrieval.json", payload)
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
@@ -305,6 +307,9 @@ def run_export(
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
+                continue
+            if datasets and not any(model_cfg.datasets is None or n in model_cfg.datasets for n in datasets):
+                # None of its datasets in this run (--only DATASET): its entries and files are kept as they were.
                 continue
             with timer.stage("models"):
                 _say(f"model {model_cfg.spec}")

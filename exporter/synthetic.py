@@ -263,7 +263,7 @@ def _write_pair(folder, rel, pair, image, text, captions, measured, parts, gap_s
         write("projections", payloads.projections_payload(points, fractions))
     if "retrieval" in parts:
         recall = {"i2t": measured["recall_i2t"], "t2i": measured["recall_t2i"]}
-        write("retrieval", payloads.retrieval_payload(image, text, 10, recall))
+        write("retrieval", payloads.retrieval_payload([image, text], ["image", "text"], 10, recall))
     if "gap" in parts:
         gap, closed = payloads.gap_payload(
             [image, text],
