@@ -59,15 +59,21 @@ export const render = figure("scatter", async ({ mount, options, ctx, arrived })
 
   const controls = el("div", { class: "fig-controls" });
   if (options.controls !== false) {
-    const variantSlot = el("span", { class: "fig-control-slot" });
+    // One "Embeddings" select for every method; a method with the original only (t-SNE, whose
+    // note says why) disables it rather than removing it, so the controls do not jump.
+    const anyClosed = proj.methods.some((m) => variantsOf(m).length > 1);
+    const variantSelect = anyClosed
+      ? selectControl("Embeddings", ["original", "closed"].map((v) => ({ value: v, label: VARIANT_LABELS[v] || v })), variant, (v) => {
+        variant = v; view.setPoints(points(method, variant));
+      })
+      : null;
     const showVariants = () => {
       const available = variantsOf(method);
       if (!available.includes(variant)) variant = available[0];
-      variantSlot.replaceChildren(...(available.length > 1
-        ? [selectControl("Embeddings", available.map((v) => ({ value: v, label: VARIANT_LABELS[v] || v })), variant, (v) => {
-          variant = v; view.setPoints(points(method, variant));
-        }).element]
-        : []));
+      if (variantSelect) {
+        variantSelect.select.value = variant;
+        variantSelect.select.disabled = available.length < 2;
+      }
     };
     if (proj.methods.length > 1) {
       controls.append(selectControl("Projection", proj.methods.map((m) => ({ value: m, label: projectionMethod(ctx.manifest, m).label })), method, (v) => {
@@ -77,7 +83,7 @@ export const render = figure("scatter", async ({ mount, options, ctx, arrived })
         view.setPoints(points(method, variant), { axes: projectionMethod(ctx.manifest, method).axes, frame: frameOf(method) });
       }).element);
     }
-    controls.append(variantSlot);
+    if (variantSelect) controls.append(variantSelect.element);
     showVariants();
   }
   const header = el("div", { class: "fig-header" }, [el("span", { class: "fig-model", text: modelLabel(model) }), controls]);
