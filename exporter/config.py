@@ -268,7 +268,8 @@ def _check_dataset_options(kind: str, options: dict[str, Any], where: str) -> No
 
 
 def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
-    """live = true | false | "text"; pocket models write both towers unless told otherwise."""
+    """live = true | false | "text"; pocket models write both towers unless told otherwise, open_clip
+    models only when asked (their towers are large: the exporter warns above 20 MB)."""
     raw = table.get("live", spec.startswith("pocket:"))
     if raw is True:
         live = "both"
@@ -278,13 +279,8 @@ def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
         live = "text"
     else:
         raise ExportError(f"{where}: 'live' must be true, false or \"text\", got {raw!r}")
-    if live != "off" and spec.startswith("open_clip:"):
-        # The towers export (exporter/live/towers.py, int8 too); the page lacks open_clip's BPE tokenizer.
-        raise ExportError(
-            f"{where}: open_clip models cannot run in the page yet (it has no BPE tokenizer); remove 'live'"
-        )
-    if live != "off" and not spec.startswith("pocket:"):
-        raise ExportError(f"{where}: only pocket: models can run in the page; remove 'live'")
+    if live != "off" and not spec.startswith(("pocket:", "open_clip:")):
+        raise ExportError(f"{where}: only pocket: and open_clip: models can run in the page; remove 'live'")
     live_int8 = _expect(table.get("live_int8", False), bool, where, "live_int8")
     if live_int8 and live == "off":
         raise ExportError(f"{where}: 'live_int8' needs live = true or \"text\"")

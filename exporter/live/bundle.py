@@ -120,7 +120,7 @@ def write_live_bundle(
         raise ExportError(f"{cfg.spec}: it has no encoders to export for the page; set live = false for it")
     folder = out / "live" / cfg.slug
     rel = f"live/{cfg.slug}"
-    tokenizer = describe_tokenizer(model.tokenizer, cfg.spec)
+    tokenizer = describe_tokenizer(model.tokenizer, cfg.spec, out)
     clip = clip.to("cpu").eval()
     towers: dict[str, dict] = {}
 
