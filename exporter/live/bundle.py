@@ -27,6 +27,7 @@ from exporter.analyses import projection
 from exporter.config import ModelConfig
 from exporter.contract import encode_array, write_bytes_atomic, write_json_atomic
 from exporter.errors import ExportError
+from exporter.live.rollout import rollout_payload, rollout_support
 from exporter.live.saliency import saliency_payload
 from exporter.live.tokenizers import describe_tokenizer
 from exporter.live.towers import export_tower
@@ -178,6 +179,14 @@ def write_live_bundle(
                 entry["saliency"] = f"{rel}/saliency-{dataset.name}.json"
                 if summary is not None:
                     pointing[dataset.name] = summary
+            elif hasattr(clip.visual, "class_embedding"):  # a ViT: attention rollout (text-independent)
+                why = rollout_support(clip.visual)
+                if why:
+                    say(f"  {cfg.spec}: no attention rollout for {dataset.name} ({why})")
+                else:
+                    payload = rollout_payload(clip, dataset, _pixels(inputs, mean, std))
+                    write_json_atomic(folder / f"saliency-{dataset.name}.json", payload)
+                    entry["saliency"] = f"{rel}/saliency-{dataset.name}.json"
         per_dataset[dataset.name] = entry
 
     payload = {

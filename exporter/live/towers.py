@@ -54,6 +54,17 @@ def _onnx_bytes(tower: torch.nn.Module, example: torch.Tensor, input_name: str) 
     # afterwards, which would otherwise switch BatchNorm layers of the model back to training.
     tower = tower.eval()
     buffer = io.BytesIO()
+    # MultiheadAttention's fused inference path (taken by ViT blocks without a mask) has no ONNX
+    # export; the plain path computes the same thing.
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        return _export(tower, example, input_name, buffer)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+
+
+def _export(tower, example, input_name, buffer) -> bytes:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer and deprecation chatter; the check below is what counts
         torch.onnx.export(

@@ -20,7 +20,7 @@ from http.server import ThreadingHTTPServer
 import numpy as np
 import pytest
 from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, prepare_root
+from harness import SUBPATH, figure_config, prepare_root
 
 from exporter.live.towers import INT8_TOLERANCE, MATCH_TOLERANCE, run_onnx
 from tests.fake_export import write_fake_export
@@ -39,7 +39,7 @@ window.__ready = true;
 </script></body></html>
 """
 
-FLOAT, INT8 = "open_clip:TinyTestCLIP:random", "open_clip:TinyTestCLIP:int8"
+FLOAT, INT8, VIT = "open_clip:TinyTestCLIP:random", "open_clip:TinyTestCLIP:int8", "open_clip:TinyTestCLIP:vit"
 
 CAPTIONS = [
     "a photo of a dog",
@@ -55,10 +55,11 @@ CAPTIONS = [
 def open_clip_site(tmp_path_factory, tiny_arch):
     root = tmp_path_factory.mktemp("oclive")
     data = root / "export"
-    write_fake_export(data, 8, models=(FLOAT, INT8), datasets=("shapes",), parts=("similarity",))
+    write_fake_export(data, 8, models=(FLOAT, INT8, VIT), datasets=("shapes",), parts=("similarity",))
     model = random_open_clip_model(tiny_arch, FLOAT)
     _, _, float_entry = add_live_bundle(data, FLOAT, model=model, live="text")
     _, _, int8_entry = add_live_bundle(data, INT8, model=model, live="text", live_int8=True)
+    add_live_bundle(data, VIT, model=random_open_clip_model(tiny_arch, VIT, seed=9), live="both")
     top = prepare_root(root, data)
     (top / "live.html").write_text(PAGE, encoding="utf-8")
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
@@ -149,3 +150,22 @@ def desc_file(entry, data):
     import json
 
     return json.loads((data / entry["file"]).read_text(encoding="utf-8"))["towers"]["text"]["file"]
+
+
+def test_saliency_figure_names_attention_rollout_for_a_vit(browser, open_clip_site):
+    base_url, top, data, *_ = open_clip_site
+    fp = FigurePage(browser, (base_url, top))
+    try:
+        page = fp.open("saliency", [figure_config("saliency", "fig-sal", dataset="shapes", models=[VIT])])
+        page.wait_for_function("() => document.querySelector('#fig-sal .live-figure').dataset.cards")
+        figure = page.locator("#fig-sal .live-figure")
+        assert figure.get_attribute("data-method") == "attention-rollout"
+        summary = page.locator("#fig-sal .live-gap").text_content()
+        assert "attention rollout" in summary and "4×4 patches" in summary and "same map" in summary
+        assert "attention rollout" in page.locator("#fig-sal .fig-note").text_content()
+        assert page.locator("#fig-sal .live-gallery-card").count() == 8
+        options = page.locator("#fig-sal select option").all_text_contents()
+        assert options == ["each image (no text needed)"]
+        fp.assert_clean()
+    finally:
+        fp.context.close()
