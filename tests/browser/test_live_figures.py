@@ -222,3 +222,57 @@ def test_saliency_gallery_draws_the_exported_gradcam_maps(browser, live_served):
         fp.assert_clean()
     finally:
         fp.context.close()
+
+
+def test_heatmap_gets_the_typed_caption_as_a_new_row(browser, live_served):
+    """Issue 14 §2: the caption's cosine with every column's item, under the matrix, in its
+    column order; the model loads only when asked; the row follows the cluster sorting."""
+    from export_reader import result_file
+
+    served, model, dataset = live_served
+    n = len(dataset.items)
+    fp = FigurePage(browser, served)
+    try:
+        page = fp.open("heatmap", [figure_config("heatmap", "fig-hm", dataset="shapes", models=["pocket:infonce"])])
+        page.wait_for_selector("#fig-hm .live-heatmap-row .live-input")
+        assert page.locator("#fig-hm .live-row-strip").is_hidden()
+        assert "MB" in page.locator("#fig-hm .live-heatmap-row .live-note").text_content()
+        caption = "a small red circle"
+        field = page.locator("#fig-hm .live-input")
+        field.fill(caption)
+        field.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#fig-hm .live-heatmap-row').dataset.answered === '1'", timeout=60000
+        )
+        query = model.encode_texts([caption])[0]
+        images = model.encode_images([it.image() for it in dataset.items])
+        texts = model.encode_texts([it.text for it in dataset.items])
+        expected = np.concatenate([images @ query, texts @ query])
+        best = int(np.argmax(images @ query))
+        summary = page.locator("#fig-hm .live-row-readout").text_content()
+        first = float(re.findall(r"best images (-?\d+\.\d+)", summary)[0])
+        assert abs(first - expected[best]) < 1.5e-3 and dataset.items[best].text in summary
+        strip = page.locator("#fig-hm .live-row-canvas")
+        matrix = page.locator("#fig-hm .fig-matrix-overlay").bounding_box()
+        box = strip.bounding_box()
+        assert abs(box["x"] - matrix["x"]) <= 1 and abs(box["width"] - matrix["width"]) <= 1
+        assert page.evaluate("() => document.querySelector('#fig-hm .live-row-canvas').width") == 2 * n
+
+        def hover(column: int) -> float:
+            page.mouse.move(box["x"] + (column + 0.5) * box["width"] / (2 * n), box["y"] + box["height"] / 2)
+            text = page.locator("#fig-hm .live-row-readout").text_content()
+            return text, float(re.findall(r"cosine (-?\d+\.\d+)", text)[0])
+
+        for column in (0, 3, n - 1, n + 2, 2 * n - 1):
+            text, value = hover(column)
+            assert abs(value - expected[column]) < 1.5e-3, (column, text)
+            assert ("image" if column < n else "text") in text
+        # Sorting by clusters reorders the row's columns with the matrix's.
+        order = result_file(served[1], "pocket:infonce", "similarity")["order"]
+        page.locator("#fig-hm button", has_text="Sort by clusters").click()
+        text, value = hover(0)
+        assert abs(value - expected[order[0]]) < 1.5e-3
+        assert f"image {order[0]} " in text
+        fp.assert_clean()
+    finally:
+        fp.context.close()
