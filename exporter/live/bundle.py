@@ -110,10 +110,12 @@ def write_live_bundle(
     methods,
     seed: int,
     say=print,
+    descriptions: dict[str, tuple[str, ...]] | None = None,
 ) -> dict:
     """Write live/<slug>/ for one model; return its manifest entry.
 
     ``vectors``: dataset name -> modality -> the exporter's (N x D) embeddings.
+    ``descriptions``: dataset name -> configured saliency descriptions (Grad-CAM targets).
     """
     info = model.info
     clip = getattr(model, "model", None)
@@ -174,7 +176,13 @@ def write_live_bundle(
                 write_bytes_atomic(out / sheet, png)
             entry["inputs"] = {"file": sheet, "cols": cols, "size": image_entry["size"]}
             if _has_resnet_tower(clip):
-                payload, summary = saliency_payload(model, dataset, _pixels(inputs, mean, std), seed=seed)
+                payload, summary = saliency_payload(
+                    model,
+                    dataset,
+                    _pixels(inputs, mean, std),
+                    seed=seed,
+                    descriptions=(descriptions or {}).get(dataset.name, ()),
+                )
                 write_json_atomic(folder / f"saliency-{dataset.name}.json", payload)
                 entry["saliency"] = f"{rel}/saliency-{dataset.name}.json"
                 if summary is not None:
@@ -217,7 +225,15 @@ def _has_resnet_tower(clip) -> bool:
 
 
 def export_live(
-    model, cfg: ModelConfig, datasets: list, out: Path, options, *, cache_dir: Path, say=print
+    model,
+    cfg: ModelConfig,
+    datasets: list,
+    out: Path,
+    options,
+    *,
+    cache_dir: Path,
+    say=print,
+    descriptions: dict[str, tuple[str, ...]] | None = None,
 ) -> dict:
     """The pipeline's entry: embed (from the cache the pipeline just filled) and write the bundle."""
     from exporter.embed import embed_dataset
@@ -228,7 +244,15 @@ def export_live(
     }
     say(f"  {cfg.spec}: towers for the page ({cfg.live})")
     return write_live_bundle(
-        model, cfg, datasets, vectors, out, methods=options.projections, seed=options.seed, say=say
+        model,
+        cfg,
+        datasets,
+        vectors,
+        out,
+        methods=options.projections,
+        seed=options.seed,
+        say=say,
+        descriptions=descriptions,
     )
 
 
