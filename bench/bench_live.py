@@ -9,7 +9,12 @@ onnxruntime-web under a sub-path and prints:
 - one occlusion-saliency map (196 + 1 forward passes of the image tower);
 - the same text queries in onnxruntime (Python, one thread), as a ratio.
 
-Usage: python bench/bench_live.py [--data article/data] [--models pocket:infonce,...]
+With --open-clip ARCH (e.g. ViT-B-32), also an open_clip text tower, float and int8: the
+architecture at random weights (sizes and speed do not depend on the weights; nothing is
+downloaded), exported by exporter/live into a scratch export, then measured the same way
+with the page's BPE tokenizer: bytes of tower and tokenizer tables, first query, p50 / p95.
+
+Usage: python bench/bench_live.py [--data article/data] [--models pocket:infonce,...] [--open-clip ViT-B-32]
 """
 
 from __future__ import annotations
@@ -100,10 +105,68 @@ def python_text_ms(onnx_file: Path, bundle: dict, texts: list[str]) -> list[floa
     return out
 
 
+def bench_open_clip(browser, arch: str, texts: list[str]) -> None:
+    """Float and int8 text towers of a random-weight open_clip ``arch``, in a scratch export."""
+    from tests.fake_export import write_fake_export
+    from tests.live_support import add_live_bundle, random_open_clip_model
+
+    names = {False: f"open_clip:{arch}:random", True: f"open_clip:{arch}:random-int8"}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "export"
+        write_fake_export(data, 8, models=tuple(names.values()), datasets=("shapes",), parts=("similarity",))
+        model = random_open_clip_model(arch, names[False])
+        made = {}
+        for int8, name in names.items():
+            t = time.perf_counter()
+            _, _, entry = add_live_bundle(data, name, model=model, live="text", live_int8=int8)
+            made[int8] = (entry, time.perf_counter() - t)
+        top = prepare_root(Path(tmp) / "site", data)
+        (top / "bench.html").write_text(PAGE, encoding="utf-8")
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(Path(tmp) / "site")))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/bench.html"
+        print(f"\nopen_clip {arch} text tower (random weights), {len(texts)} captions:")
+        print(f"{'tower':10} {'MB':>7} {'tokenizer kB':>12} {'export s':>8} {'first q ms':>10} {'text p50':>8} {'text p95':>8} {'py p50':>7}")
+        for int8, (entry, seconds) in made.items():
+            bundle = json.loads((data / entry["file"]).read_text())
+            tok = bundle["tokenizer"]
+            page = browser.new_context().new_page()
+            page.goto(url)
+            page.wait_for_function("() => window.benchReady === true")
+            page.evaluate("(m) => window.bench.open(m)", names[int8])
+            first = page.evaluate("(t) => window.bench.first(t)", texts[0])
+            text_ms = page.evaluate("(t) => window.bench.texts(t)", texts)
+            page.context.close()
+            py = python_open_clip_ms(data / bundle["towers"]["text"]["file"], model.tokenizer, texts)
+            print(
+                f"{'int8' if int8 else 'float':10} {entry['bytes'] / 1e6:7.1f} {(tok['merges']['bytes'] + tok['tables']['bytes']) / 1e3:12.0f} "
+                f"{seconds:8.0f} {first:10.0f} {statistics.median(text_ms):8.1f} {pct(text_ms, 95):8.1f} {statistics.median(py):7.1f}"
+            )
+        server.shutdown()
+
+
+def python_open_clip_ms(onnx_file: Path, tokenizer, texts: list[str]) -> list[float]:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC  # as the export checks
+    session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+    out = []
+    for t in texts:
+        ids = tokenizer([t]).numpy()
+        s = time.perf_counter()
+        session.run(None, {"tokens": ids})
+        out.append(1000 * (time.perf_counter() - s))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=ROOT / "article" / "data")
     parser.add_argument("--models", default="")
+    parser.add_argument("--open-clip", default="", help="also an open_clip text tower of this architecture")
+    parser.add_argument("--queries", type=int, default=100)
     args = parser.parse_args()
     manifest = json.loads((args.data / "manifest.json").read_text())
     entries = manifest.get("live", [])
@@ -128,7 +191,7 @@ def main() -> int:
         server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=tmp))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/bench.html"
-        texts = captions(100)
+        texts = captions(args.queries)
         print(f"runtime (onnxruntime-web 1.30.0, wasm + JS): {runtime / 1e6:.2f} MB")
         print(
             f"{'model':18} {'towers MB':>9} {'first q ms':>10} {'text p50':>8} {'text p95':>8} {'img p50':>8} {'img p95':>8} {'occl ms':>8} {'py text p50':>11} {'page/py':>7}"
@@ -162,6 +225,8 @@ def main() -> int:
                     f"{(statistics.median(image_ms) if image_ms else float('nan')):8.2f} {(pct(image_ms, 95) if image_ms else float('nan')):8.2f} "
                     f"{occl:8.0f} {statistics.median(py):11.2f} {p50 / statistics.median(py):7.1f}x"
                 )
+            if args.open_clip:
+                bench_open_clip(browser, args.open_clip, texts)
             browser.close()
         server.shutdown()
     print("first q: fresh page, runtime + text tower downloaded from a local server and compiled, one query.")
