@@ -156,7 +156,8 @@ def test_saliency_figure_names_attention_rollout_for_a_vit(browser, open_clip_si
     base_url, top, data, *_ = open_clip_site
     fp = FigurePage(browser, (base_url, top))
     try:
-        page = fp.open("saliency", [figure_config("saliency", "fig-sal", dataset="shapes", models=[VIT])])
+        # The text-only model has no image tower, hence no maps: only the ViT is offered.
+        page = fp.open("saliency", [figure_config("saliency", "fig-sal", dataset="shapes", models=[FLOAT, VIT])])
         page.wait_for_function("() => document.querySelector('#fig-sal .live-figure').dataset.cards")
         figure = page.locator("#fig-sal .live-figure")
         assert figure.get_attribute("data-method") == "attention-rollout"

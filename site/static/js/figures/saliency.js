@@ -18,7 +18,8 @@ function pct(x) { return `${Math.round(100 * x)}%`; }
 export const render = figure("saliency", async (fig) => {
   const { mount, options, ctx, arrived, datasetModels } = fig;
   const { datasetName, models } = datasetModels();
-  const runnable = models.filter((m) => liveEntry(ctx.manifest, m));
+  // Saliency maps need the image tower (a text-only open_clip model has none).
+  const runnable = models.filter((m) => { const e = liveEntry(ctx.manifest, m); return e && e.towers.includes("image"); });
   const first = pickModel(runnable, options.model, "no model of this figure has saliency maps in this export");
   const items = (await ctx.items(datasetName)).items;
   arrived();
