@@ -122,11 +122,15 @@ def bench_open_clip(browser, arch: str, texts: list[str]) -> None:
             made[int8] = (entry, time.perf_counter() - t)
         top = prepare_root(Path(tmp) / "site", data)
         (top / "bench.html").write_text(PAGE, encoding="utf-8")
-        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(Path(tmp) / "site")))
+        server = ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Quiet, directory=str(Path(tmp) / "site"))
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/bench.html"
         print(f"\nopen_clip {arch} text tower (random weights), {len(texts)} captions:")
-        print(f"{'tower':10} {'MB':>7} {'tokenizer kB':>12} {'export s':>8} {'first q ms':>10} {'text p50':>8} {'text p95':>8} {'py p50':>7}")
+        print(
+            f"{'tower':10} {'MB':>7} {'tokenizer kB':>12} {'export s':>8} {'first q ms':>10} {'text p50':>8} {'text p95':>8} {'py p50':>7}"
+        )
         for int8, (entry, seconds) in made.items():
             bundle = json.loads((data / entry["file"]).read_text())
             tok = bundle["tokenizer"]
@@ -150,7 +154,9 @@ def python_open_clip_ms(onnx_file: Path, tokenizer, texts: list[str]) -> list[fl
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC  # as the export checks
+    options.graph_optimization_level = (
+        onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    )  # as the export checks
     session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
     out = []
     for t in texts:

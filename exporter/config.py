@@ -345,7 +345,9 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         options_table = {k: v for k, v in table.items() if k not in ("name", "kind", "saliency_descriptions")}
         _check_dataset_options(kind, options_table, where)
         described = _parse_descriptions(table, where)
-        datasets.append(DatasetConfig(name=name, kind=kind, options=options_table, saliency_descriptions=described))
+        datasets.append(
+            DatasetConfig(name=name, kind=kind, options=options_table, saliency_descriptions=described)
+        )
 
     raw_models = _expect(data.get("models", []), list, str(path), "models")
     if not raw_models and not data.get("augmentation_series"):
@@ -357,7 +359,17 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         _expect(table, dict, where, "models entry")
         _check_keys(
             table,
-            {"spec", "label", "slug", "datasets", "live", "live_int8", "projections", "gap_fractions", "saliency_descriptions"},
+            {
+                "spec",
+                "label",
+                "slug",
+                "datasets",
+                "live",
+                "live_int8",
+                "projections",
+                "gap_fractions",
+                "saliency_descriptions",
+            },
             where,
         )
         spec = _expect(table.get("spec", ""), str, where, "spec").strip()
@@ -378,7 +390,9 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         live, live_int8 = _parse_live(table, spec, where)
         described = _parse_descriptions(table, where)
         if described and live != "both":
-            raise ExportError(f"{where}: 'saliency_descriptions' needs the image tower in the page (live = true)")
+            raise ExportError(
+                f"{where}: 'saliency_descriptions' needs the image tower in the page (live = true)"
+            )
         overrides = {key: table[key] for key in ("projections", "gap_fractions") if key in table}
         parsed, _ = _parse_options(overrides, where) if overrides else (None, None)
         models.append(

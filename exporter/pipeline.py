@@ -597,7 +597,8 @@ def run_export(
                         if model_cfg.datasets is None or n in model_cfg.datasets
                     ]
                     described = {  # the dataset's saliency descriptions, then the model's
-                        d.name: d.saliency_descriptions + model_cfg.saliency_descriptions for d in config.datasets
+                        d.name: d.saliency_descriptions + model_cfg.saliency_descriptions
+                        for d in config.datasets
                     }
                     live_entries.append(
                         export_live(

@@ -102,7 +102,13 @@ def dataset_from_export(data_dir: Path, name: str) -> PairDataset:
 
 
 def add_live_bundle(
-    data_dir: Path, model_name: str = "pocket:infonce", datasets=("shapes",), *, model=None, live="both", **kwargs
+    data_dir: Path,
+    model_name: str = "pocket:infonce",
+    datasets=("shapes",),
+    *,
+    model=None,
+    live="both",
+    **kwargs,
 ):
     """Write live/<slug>/ for a random model (the pocket architecture unless ``model`` is given);
     return (model, datasets, entry)."""

@@ -91,7 +91,9 @@ def rollout_payload(clip, dataset, pixels: torch.Tensor) -> dict:
     """The saliency file the figure reads (same layout as Grad-CAM's), method named in it."""
     from exporter.contract import encode_array
 
-    maps = np.concatenate([rollout_maps(clip.visual, pixels[a : a + 64])[0] for a in range(0, len(pixels), 64)])
+    maps = np.concatenate(
+        [rollout_maps(clip.visual, pixels[a : a + 64])[0] for a in range(0, len(pixels), 64)]
+    )
     grid = maps.shape[-1]
     blocks = len(clip.visual.transformer.resblocks)
     return {

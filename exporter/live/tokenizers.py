@@ -93,7 +93,9 @@ def merge_pairs(tokenizer) -> np.ndarray:
     rebuilt = {t: i for i, t in enumerate(vocab)}
     rebuilt.update({t: i for i, t in specials})
     if rebuilt != encoder or any(i != len(vocab) + k for k, (i, _) in enumerate(specials)):
-        raise ExportError("open_clip's vocabulary is not bytes + merges + special tokens; the page cannot rebuild it")
+        raise ExportError(
+            "open_clip's vocabulary is not bytes + merges + special tokens; the page cannot rebuild it"
+        )
     return pairs
 
 
@@ -137,7 +139,9 @@ def describe_bpe(tokenizer, model_name: str, out: Path) -> dict:
         )
     clean = _clean_kind(tokenizer)
     if not clean:
-        raise ExportError(f"{model_name}: its tokenizer cleans text in a way the page does not know; set live = false")
+        raise ExportError(
+            f"{model_name}: its tokenizer cleans text in a way the page does not know; set live = false"
+        )
     pairs = merge_pairs(tokenizer)
     dtype = "<u2" if pairs.max(initial=0) < 2**16 else "<u4"
     merges_file, merges_bytes = _write_shared(out, "bpe", ".bin", pairs.astype(dtype).tobytes())

@@ -121,7 +121,11 @@ def quantise_int8(model_bytes: bytes, *, min_size: int = 4096) -> bytes:
         ]
         nodes.append(
             helper.make_node(
-                "DequantizeLinear", [base, f"{base}_scale", f"{base}_zero"], [init.name], axis=axis, name=f"{base}_dq"
+                "DequantizeLinear",
+                [base, f"{base}_scale", f"{base}_zero"],
+                [init.name],
+                axis=axis,
+                name=f"{base}_dq",
             )
         )
     del graph.initializer[:]

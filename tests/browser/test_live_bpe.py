@@ -81,9 +81,52 @@ BASE = [
 ]
 
 FRAGMENTS = [
-    "dog", "Cat", "RED", "3", "42", "3.14", "!", "?!", "...", ",", "'s", "'LL", "é", "ö", "ß",
-    "猫", "🐶", "&amp;", "&gt;", "“", "”", "’", "ﬁ", "Ａ", "\t", "  ", "\n", "-", "_", "#",
-    "(", ")", "[x]", "{y}", "$", "€", "£", "%", "@", "/", "\\", "ΣΑ", "Σ", "ς", "naïve", "x²",
+    "dog",
+    "Cat",
+    "RED",
+    "3",
+    "42",
+    "3.14",
+    "!",
+    "?!",
+    "...",
+    ",",
+    "'s",
+    "'LL",
+    "é",
+    "ö",
+    "ß",
+    "猫",
+    "🐶",
+    "&amp;",
+    "&gt;",
+    "“",
+    "”",
+    "’",
+    "ﬁ",
+    "Ａ",
+    "\t",
+    "  ",
+    "\n",
+    "-",
+    "_",
+    "#",
+    "(",
+    ")",
+    "[x]",
+    "{y}",
+    "$",
+    "€",
+    "£",
+    "%",
+    "@",
+    "/",
+    "\\",
+    "ΣΑ",
+    "Σ",
+    "ς",
+    "naïve",
+    "x²",
 ]
 
 
@@ -153,10 +196,13 @@ def test_truncation_at_a_short_context_keeps_the_end_token(bpe_page):
     short = SimpleTokenizer(context_length=16)
     texts = corpus()[:80]
     got = page.evaluate(
-        "(t) => { const b = window.__make({ context_length: 16 }); return t.map((s) => [...b.encode(s).ids]); }", texts
+        "(t) => { const b = window.__make({ context_length: 16 }); return t.map((s) => [...b.encode(s).ids]); }",
+        texts,
     )
     assert got == short(texts).tolist()
-    flags = page.evaluate("(t) => t.map((s) => window.__make({ context_length: 16 }).encode(s).truncated)", texts)
+    flags = page.evaluate(
+        "(t) => t.map((s) => window.__make({ context_length: 16 }).encode(s).truncated)", texts
+    )
     assert flags == [len(short.encode(t)) + 2 > 16 for t in texts]
     assert any(flags) and not all(flags)
 
@@ -185,7 +231,9 @@ def test_every_html_entity_is_cleaned_as_in_python(bpe_page):
     got = page.evaluate(
         "(t) => { const c = window.__cleaner(window.__tables, 'lower'); return t.map((s) => c(s)); }", texts
     )
-    wrong = [(t, g, e) for t, g, e in ((t, g, _clean_lower(t)) for t, g in zip(texts, got, strict=True)) if g != e]
+    wrong = [
+        (t, g, e) for t, g, e in ((t, g, _clean_lower(t)) for t, g in zip(texts, got, strict=True)) if g != e
+    ]
     assert not wrong, f"{len(wrong)} of {len(texts)} differ, first: {wrong[0]!r}"
 
 
@@ -195,7 +243,11 @@ def test_vocabulary_is_rebuilt_from_the_merges(bpe_page):
     # Every merge's own string tokenises to its single id (ranks and vocabulary line up).
     import ftfy
 
-    words = [w[: -len("</w>")] for w, i in itertools.islice(tokenizer.encoder.items(), 40000, 40400) if w.endswith("</w>")]
+    words = [
+        w[: -len("</w>")]
+        for w, i in itertools.islice(tokenizer.encoder.items(), 40000, 40400)
+        if w.endswith("</w>")
+    ]
     # Byte symbols of emoji read like mojibake ("âĢ¦"), which the page does not repair.
     words = [w for w in words if ftfy.fix_text(w) == ftfy.fix_text(w, fix_encoding=False)]
     assert len(words) > 150

@@ -233,7 +233,9 @@ def test_heatmap_gets_the_typed_caption_as_a_new_row(browser, live_served):
     n = len(dataset.items)
     fp = FigurePage(browser, served)
     try:
-        page = fp.open("heatmap", [figure_config("heatmap", "fig-hm", dataset="shapes", models=["pocket:infonce"])])
+        page = fp.open(
+            "heatmap", [figure_config("heatmap", "fig-hm", dataset="shapes", models=["pocket:infonce"])]
+        )
         page.wait_for_selector("#fig-hm .live-heatmap-row .live-input")
         assert page.locator("#fig-hm .live-row-strip").is_hidden()
         assert "MB" in page.locator("#fig-hm .live-heatmap-row .live-note").text_content()
@@ -242,7 +244,8 @@ def test_heatmap_gets_the_typed_caption_as_a_new_row(browser, live_served):
         field.fill(caption)
         field.press("Enter")
         page.wait_for_function(
-            "() => document.querySelector('#fig-hm .live-heatmap-row').dataset.answered === '1'", timeout=60000
+            "() => document.querySelector('#fig-hm .live-heatmap-row').dataset.answered === '1'",
+            timeout=60000,
         )
         query = model.encode_texts([caption])[0]
         images = model.encode_images([it.image() for it in dataset.items])

@@ -39,7 +39,11 @@ window.__ready = true;
 </script></body></html>
 """
 
-FLOAT, INT8, VIT = "open_clip:TinyTestCLIP:random", "open_clip:TinyTestCLIP:int8", "open_clip:TinyTestCLIP:vit"
+FLOAT, INT8, VIT = (
+    "open_clip:TinyTestCLIP:random",
+    "open_clip:TinyTestCLIP:int8",
+    "open_clip:TinyTestCLIP:vit",
+)
 
 CAPTIONS = [
     "a photo of a dog",
@@ -102,7 +106,9 @@ def test_float_text_tower_matches_the_exporter(open_clip_page):
 
 def test_page_tokens_are_open_clips(open_clip_page):
     page, _, model = open_clip_page
-    ids = page.evaluate("([n, t]) => t.map((s) => [...window.__live[n].tokenizer.encode(s).ids])", [FLOAT, CAPTIONS])
+    ids = page.evaluate(
+        "([n, t]) => t.map((s) => [...window.__live[n].tokenizer.encode(s).ids])", [FLOAT, CAPTIONS]
+    )
     assert ids == model.tokenizer(CAPTIONS).tolist()
     assert len(ids[0]) == 16 and ids[4][-1] == 49407  # truncated, ending with <end_of_text>
 
@@ -125,7 +131,9 @@ def test_int8_text_tower_matches_onnxruntime_and_stays_near_the_float_model(open
         )
     )
     tokens = model.tokenizer(CAPTIONS).numpy()
-    same_file = np.concatenate([run_onnx((data / tower["file"]).read_bytes(), tokens[i : i + 1]) for i in range(len(tokens))])
+    same_file = np.concatenate(
+        [run_onnx((data / tower["file"]).read_bytes(), tokens[i : i + 1]) for i in range(len(tokens))]
+    )
     assert np.abs(got - same_file).max() <= MATCH_TOLERANCE
     batched = _page_vectors(page, INT8)  # all captions in one run: the same vectors
     assert np.abs(batched - got).max() <= 1e-5
@@ -157,7 +165,9 @@ def test_saliency_figure_names_attention_rollout_for_a_vit(browser, open_clip_si
     fp = FigurePage(browser, (base_url, top))
     try:
         # The text-only model has no image tower, hence no maps: only the ViT is offered.
-        page = fp.open("saliency", [figure_config("saliency", "fig-sal", dataset="shapes", models=[FLOAT, VIT])])
+        page = fp.open(
+            "saliency", [figure_config("saliency", "fig-sal", dataset="shapes", models=[FLOAT, VIT])]
+        )
         page.wait_for_function("() => document.querySelector('#fig-sal .live-figure').dataset.cards")
         figure = page.locator("#fig-sal .live-figure")
         assert figure.get_attribute("data-method") == "attention-rollout"

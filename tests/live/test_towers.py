@@ -44,7 +44,9 @@ def test_tokenizers_the_page_cannot_run_are_refused_in_one_line(tiny_open_clip, 
     class WordPiece:  # stands for a Hugging Face tokenizer
         pass
 
-    with pytest.raises(ExportError, match=r"\(WordPiece\) has no browser version yet; set live = false") as info:
+    with pytest.raises(
+        ExportError, match=r"\(WordPiece\) has no browser version yet; set live = false"
+    ) as info:
         describe_tokenizer(WordPiece(), "open_clip:some-hf-text-tower", tmp_path)
     assert "\n" not in str(info.value)
     with pytest.raises(ExportError, match="drops tokens at random"):
