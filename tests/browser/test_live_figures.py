@@ -270,6 +270,12 @@ def test_heatmap_gets_the_typed_caption_as_a_new_row(browser, live_served):
             text, value = hover(column)
             assert abs(value - expected[column]) < 1.5e-3, (column, text)
             assert ("image" if column < n else "text") in text
+        # Keyboard: focus the row, End then ArrowLeft reads the second-to-last column.
+        strip.focus()
+        page.keyboard.press("End")
+        page.keyboard.press("ArrowLeft")
+        text = page.locator("#fig-hm .live-row-readout").text_content()
+        assert abs(float(re.findall(r"cosine (-?\d+\.\d+)", text)[0]) - expected[2 * n - 2]) < 1.5e-3
         # Sorting by clusters reorders the row's columns with the matrix's.
         order = result_file(served[1], "pocket:infonce", "similarity")["order"]
         page.locator("#fig-hm button", has_text="Sort by clusters").click()

@@ -95,15 +95,32 @@ export function liveHeatmapRow({ ctx, model, datasetName, view, items }) {
     const images = Array.from({ length: state.n }, (_, i) => i).sort((a, b) => answer.values[b] - answer.values[a]).slice(0, TOP);
     const best = images.map((i) => `${formatNumber(answer.values[i], 3)} ${items[i] ? items[i].text : `item ${i}`}`);
     canvas.setAttribute("aria-label", `your caption "${answer.text}" as a row of the matrix; its best images: ${best.join("; ")}`);
-    readout.textContent = `“${answer.text}”: best images ${best.join(" · ")}. Point at the row for one column.`;
+    readout.textContent = `“${answer.text}”: best images ${best.join(" · ")}. Point at the row, or focus it and use the arrow keys, for one column.`;
   }
 
+  // Pointer or keyboard (focus the row, arrow keys; Home / End): one column's value.
+  let cursor = 0;
+  canvas.tabIndex = 0;
   canvas.addEventListener("mousemove", (event) => {
     if (!answer) return;
-    const columns = columnIndex(view.state);
     const box = canvas.getBoundingClientRect();
-    const x = Math.floor(((event.clientX - box.left) / box.width) * columns.length);
-    const g = columns[Math.max(0, Math.min(columns.length - 1, x))];
+    describeColumn(Math.floor(((event.clientX - box.left) / box.width) * canvas.width));
+  });
+  canvas.addEventListener("keydown", (event) => {
+    if (!answer) return;
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (step) cursor += event.shiftKey ? 10 * step : step;
+    else if (event.key === "Home") cursor = 0;
+    else if (event.key === "End") cursor = canvas.width - 1;
+    else return;
+    event.preventDefault();
+    describeColumn(cursor);
+  });
+
+  function describeColumn(x) {
+    const columns = columnIndex(view.state);
+    cursor = Math.max(0, Math.min(columns.length - 1, x));
+    const g = columns[cursor];
     const n = view.state.n;
     const modality = view.state.modalities[Math.floor(g / n)];
     const item = items[g % n];
@@ -111,7 +128,7 @@ export function liveHeatmapRow({ ctx, model, datasetName, view, items }) {
     readout.textContent = Number.isNaN(v)
       ? `${modality} ${g % n}: the page has no ${modality} vectors`
       : `your caption × ${modality} ${g % n} (${item ? item.text : ""}): cosine ${formatNumber(v, 3)}`;
-  });
+  }
 
   const form = askForm("Your caption as a new row", "e.g. a small red circle", "", (text) => { ask(text); });
   const root = el("div", { class: "live-heatmap-row" }, [strip, form.element, panelSlot, notes, readout]);
