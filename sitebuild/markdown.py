@@ -32,7 +32,8 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from sitebuild.bibtex import Bibliography, format_entry_text
-from sitebuild.data import DataIndex, evaluate_comparison, parse_data_ref, resolve_data_ref
+from sitebuild.data import DataIndex
+from sitebuild.datarefs import evaluate_comparison, parse_data_ref, resolve_data_ref
 from sitebuild.errors import BuildError, location
 from sitebuild.figures import FIELDS, FIGURE_ID, Figure, parse_header_attrs, resolve_figure
 from sitebuild.sources import SourceMap
@@ -168,8 +169,7 @@ def _condition(name: str, args: list[str], data: DataIndex, where: str) -> bool:
         raise BuildError(
             "'::: if-result' needs a model and a dataset: '::: if-result MODEL DATASET'", where=where
         )
-    model = data._model_name(args[0]) if data.manifest is not None else None
-    return model is not None and (model, args[1]) in data.results
+    return data.has_result(args[0], args[1])
 
 
 def _figure(state: StateBlock, start: int, close: int, rest: str, ctx: Context) -> None:
