@@ -24,10 +24,11 @@ from outfolder import OutputFolderError, claimed_output
 from outfolder.guard import check_output_path
 from sitebuild.bibtex import Bibliography, format_entry_html, load_bibliography, split_authors
 from sitebuild.data import DataIndex, file_hash
+from sitebuild.directives import Context, Heading, slugify
 from sitebuild.errors import BuildError, location
 from sitebuild.figures import Figure, size_label
 from sitebuild.linkpreview import OG_HEIGHT, OG_WIDTH, matrix_png, plain_text
-from sitebuild.markdown import Context, Heading, make_markdown, render_markdown, slugify
+from sitebuild.markdown import make_markdown, render_markdown
 from sitebuild.preload import first_figure_data, module_closure
 from sitebuild.sources import ArticleSource, Author, FrontMatter, Segment, SourceMap, load_article
 
