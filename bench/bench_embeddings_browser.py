@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from exporter.embedding_payload import embeddings_payload  # noqa: E402
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 SEED = 31415
 FIRST_RENDER_TARGET_S = 1.5

@@ -26,11 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
-from harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
-
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
 from tests.fake_export import write_fake_export  # noqa: E402
 
 HOVER_JS = """

@@ -29,11 +29,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
-from harness import SUBPATH, prepare_root  # noqa: E402
-
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.harness import SUBPATH, prepare_root  # noqa: E402
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench live</title>
 <link rel="icon" href="data:,"></head><body><script type="module">
