@@ -49,9 +49,6 @@ except ImportError:  # pragma: no cover
     _pyg_highlight = None
 
 
-# -- rendering ------------------------------------------------------------------------------------------
-
-
 def _math(latex: str, display: bool, where: str) -> str:
     source = latex.strip()
     unescaped = re.sub(r"\\[{}]", "", source)
