@@ -15,25 +15,21 @@ Usage: python bench/bench_live.py [--data article/data] [--models pocket:infonce
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
-from harness import SUBPATH, prepare_root  # noqa: E402
-
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.harness import SUBPATH, prepare_root  # noqa: E402
+from headless.server import serve  # noqa: E402
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench live</title>
 <link rel="icon" href="data:,"></head><body><script type="module">
@@ -63,11 +59,6 @@ window.bench = {
 window.benchReady = true;
 </script></body></html>
 """
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 def pct(values, q):
@@ -125,45 +116,43 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         top = prepare_root(Path(tmp), args.data)
         (top / "bench.html").write_text(PAGE, encoding="utf-8")
-        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=tmp))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/bench.html"
-        texts = captions(100)
-        print(f"runtime (onnxruntime-web 1.30.0, wasm + JS): {runtime / 1e6:.2f} MB")
-        print(
-            f"{'model':18} {'towers MB':>9} {'first q ms':>10} {'text p50':>8} {'text p95':>8} {'img p50':>8} {'img p95':>8} {'occl ms':>8} {'py text p50':>11} {'page/py':>7}"
-        )
-        with sync_playwright() as play:
-            browser = play.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            for entry in entries:
-                bundle = json.loads((args.data / entry["file"]).read_text())
-                dataset = next(iter(bundle["datasets"]))
-                page = browser.new_context().new_page()
-                page.goto(url)
-                page.wait_for_function("() => window.benchReady === true")
-                page.evaluate("(m) => window.bench.open(m)", entry["model"])
-                first = page.evaluate("(t) => window.bench.first(t)", texts[0])
-                text_ms = page.evaluate("(t) => window.bench.texts(t)", texts)
-                image_ms = (
-                    page.evaluate("([d, n]) => window.bench.images(d, n)", [dataset, 50])
-                    if "image" in bundle["towers"]
-                    else []
-                )
-                occl = (
-                    page.evaluate("(d) => window.bench.occlusion(d)", dataset)
-                    if "image" in bundle["towers"]
-                    else float("nan")
-                )
-                py = python_text_ms(args.data / bundle["towers"]["text"]["file"], bundle, texts)
-                page.context.close()
-                p50 = statistics.median(text_ms)
-                print(
-                    f"{entry['model']:18} {entry['bytes'] / 1e6:9.2f} {first:10.0f} {p50:8.2f} {pct(text_ms, 95):8.2f} "
-                    f"{(statistics.median(image_ms) if image_ms else float('nan')):8.2f} {(pct(image_ms, 95) if image_ms else float('nan')):8.2f} "
-                    f"{occl:8.0f} {statistics.median(py):11.2f} {p50 / statistics.median(py):7.1f}x"
-                )
-            browser.close()
-        server.shutdown()
+        with serve(tmp) as base:
+            url = f"{base}{SUBPATH}/bench.html"
+            texts = captions(100)
+            print(f"runtime (onnxruntime-web 1.30.0, wasm + JS): {runtime / 1e6:.2f} MB")
+            print(
+                f"{'model':18} {'towers MB':>9} {'first q ms':>10} {'text p50':>8} {'text p95':>8} {'img p50':>8} {'img p95':>8} {'occl ms':>8} {'py text p50':>11} {'page/py':>7}"
+            )
+            with sync_playwright() as play:
+                browser = play.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                for entry in entries:
+                    bundle = json.loads((args.data / entry["file"]).read_text())
+                    dataset = next(iter(bundle["datasets"]))
+                    page = browser.new_context().new_page()
+                    page.goto(url)
+                    page.wait_for_function("() => window.benchReady === true")
+                    page.evaluate("(m) => window.bench.open(m)", entry["model"])
+                    first = page.evaluate("(t) => window.bench.first(t)", texts[0])
+                    text_ms = page.evaluate("(t) => window.bench.texts(t)", texts)
+                    image_ms = (
+                        page.evaluate("([d, n]) => window.bench.images(d, n)", [dataset, 50])
+                        if "image" in bundle["towers"]
+                        else []
+                    )
+                    occl = (
+                        page.evaluate("(d) => window.bench.occlusion(d)", dataset)
+                        if "image" in bundle["towers"]
+                        else float("nan")
+                    )
+                    py = python_text_ms(args.data / bundle["towers"]["text"]["file"], bundle, texts)
+                    page.context.close()
+                    p50 = statistics.median(text_ms)
+                    print(
+                        f"{entry['model']:18} {entry['bytes'] / 1e6:9.2f} {first:10.0f} {p50:8.2f} {pct(text_ms, 95):8.2f} "
+                        f"{(statistics.median(image_ms) if image_ms else float('nan')):8.2f} {(pct(image_ms, 95) if image_ms else float('nan')):8.2f} "
+                        f"{occl:8.0f} {statistics.median(py):11.2f} {p50 / statistics.median(py):7.1f}x"
+                    )
+                browser.close()
     print("first q: fresh page, runtime + text tower downloaded from a local server and compiled, one query.")
     return 0
 
