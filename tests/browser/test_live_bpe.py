@@ -6,20 +6,18 @@ than the context. The tables come from exporter/live/tokenizers.py, as an export
 
 from __future__ import annotations
 
-import functools
 import html.entities
 import itertools
 import random
-import threading
-from http.server import ThreadingHTTPServer
 
 import open_clip
 import pytest
-from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, prepare_root
+from browser_support import FigurePage
 from open_clip.tokenizer import SimpleTokenizer
 
 from exporter.live.tokenizers import describe_tokenizer
+from headless.harness import SUBPATH, prepare_root
+from headless.server import serve
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bpe</title>
 <link rel="icon" href="data:,"></head><body>
@@ -154,18 +152,15 @@ def bpe_page(browser, tmp_path_factory):
     (data / "tokenizer.json").write_text(json.dumps(desc), encoding="utf-8")
     top = prepare_root(root, data)
     (top / "bpe.html").write_text(PAGE, encoding="utf-8")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fp = FigurePage(browser, (f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top))
-    fp.page.goto(fp.base_url + "bpe.html")
-    fp.page.wait_for_function("() => window.__ready === true", timeout=30000)
-    yield fp.page, tokenizer, desc
-    try:
-        fp.assert_clean()
-    finally:
-        fp.context.close()
-        server.shutdown()
-        server.server_close()
+    with serve(root) as url:
+        fp = FigurePage(browser, (f"{url}{SUBPATH}/", top))
+        fp.page.goto(fp.base_url + "bpe.html")
+        fp.page.wait_for_function("() => window.__ready === true", timeout=30000)
+        yield fp.page, tokenizer, desc
+        try:
+            fp.assert_clean()
+        finally:
+            fp.context.close()
 
 
 def _no_mojibake(texts):

@@ -3,16 +3,14 @@ figure shows agrees with the same computation in Python on the exporter's vector
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
-from http.server import ThreadingHTTPServer
 
 import numpy as np
 import pytest
-from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, figure_config, prepare_root
+from browser_support import FigurePage
 
+from headless.harness import SUBPATH, figure_config, prepare_root
+from headless.server import serve
 from tests.fake_export import write_fake_export
 from tests.live_support import add_live_bundle
 
@@ -24,12 +22,8 @@ def live_served(tmp_path_factory):
     write_fake_export(data, 16, models=("pocket:infonce", "pocket:cyclip"), datasets=("shapes",))
     model, datasets, _ = add_live_bundle(data)
     top = prepare_root(root, data)
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield (f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top), model, datasets[0]
-    server.shutdown()
-    server.server_close()
+    with serve(root) as url:
+        yield (f"{url}{SUBPATH}/", top), model, datasets[0]
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,13 @@ depend on its batch."""
 
 from __future__ import annotations
 
-import functools
-import threading
-from http.server import ThreadingHTTPServer
-
 import numpy as np
 import pytest
-from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, figure_config, prepare_root
+from browser_support import FigurePage
 
 from exporter.live.towers import INT8_TOLERANCE, MATCH_TOLERANCE, run_onnx
+from headless.harness import SUBPATH, figure_config, prepare_root
+from headless.server import serve
 from tests.fake_export import write_fake_export
 from tests.live_support import add_live_bundle, random_open_clip_model
 
@@ -66,11 +63,8 @@ def open_clip_site(tmp_path_factory, tiny_arch):
     add_live_bundle(data, VIT, model=random_open_clip_model(tiny_arch, VIT, seed=9), live="both")
     top = prepare_root(root, data)
     (top / "live.html").write_text(PAGE, encoding="utf-8")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top, data, model, float_entry, int8_entry
-    server.shutdown()
-    server.server_close()
+    with serve(root) as url:
+        yield f"{url}{SUBPATH}/", top, data, model, float_entry, int8_entry
 
 
 @pytest.fixture(scope="module")
