@@ -21,13 +21,10 @@ Prints figures; never asserts.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import shutil
 import sys
 import tempfile
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +32,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.synthetic import synthetic_blocks  # noqa: E402
 from exporter.embedding_payload import embeddings_payload  # noqa: E402
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.server import serve  # noqa: E402
 
 SEED = 31415
 FIRST_RENDER_TARGET_S = 1.5
@@ -100,19 +99,10 @@ window.run = async () => {
 </script>"""
 
 
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # noqa: D401 - quiet server
-        pass
-
-
 def synthetic(n: int, dim: int) -> list[np.ndarray]:
     """The same CLIP-like synthetic pairs as bench_scale.py."""
-    from bench.bench_scale import _unit, synthetic_block
-
-    rng = np.random.default_rng(SEED)
-    basis = rng.normal(size=(6, dim)).astype(np.float32)
-    offset = _unit(rng.normal(size=(1, dim)).astype(np.float32))[0]
-    return list(synthetic_block(rng, n, basis, offset))
+    image, text = zip(*synthetic_blocks(n, dim, SEED), strict=True)
+    return [np.concatenate(image), np.concatenate(text)]
 
 
 class _Dataset:
@@ -133,13 +123,11 @@ def measure(n: int, dim: int, workdir: Path, browser) -> None:
         f"    {n:>7} pairs: embeddings.json {shipped / 1e6:8.2f} MB; a u1 similarity matrix {matrix / 1e6:9.2f} MB, "
         f"with the {GAP_STEPS} gap-slider matrices {matrix * (1 + GAP_STEPS) / 1e6:9.2f} MB"
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serve(folder) as url:
         page = browser.new_page()
         cdp = page.context.new_cdp_session(page)
         cdp.send("Performance.enable")
-        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        page.goto(f"{url}index.html")
         page.wait_for_function("typeof window.run === 'function'")
         result = page.evaluate("window.run()")
         metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
@@ -160,8 +148,6 @@ def measure(n: int, dim: int, workdir: Path, browser) -> None:
             f"pooled cell {result['pooledCell']:.6f} vs direct mean {result['directMean']:.6f}"
         )
         page.close()
-    finally:
-        server.shutdown()
 
 
 def main() -> int:

@@ -357,8 +357,21 @@ def run_export(
                         for n, (_, shown) in datasets.items()
                         if model_cfg.datasets is None or n in model_cfg.datasets
                     ]
+                    described = {  # the dataset's saliency descriptions, then the model's
+                        d.name: d.saliency_descriptions + model_cfg.saliency_descriptions
+                        for d in config.datasets
+                    }
                     live_entries.append(
-                        export_live(model, model_cfg, used, staging, options, cache_dir=cache_dir, say=_say)
+                        export_live(
+                            model,
+                            model_cfg,
+                            used,
+                            staging,
+                            options,
+                            cache_dir=cache_dir,
+                            say=_say,
+                            descriptions=described,
+                        )
                     )
             training_dataset = _training_dataset(config, datasets)
             if model.info.capabilities.training_dynamics and training_dataset is not None:

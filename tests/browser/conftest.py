@@ -5,15 +5,12 @@ failed requests, uncaught exceptions or dialogs."""
 
 from __future__ import annotations
 
-import functools
-import threading
-from http.server import ThreadingHTTPServer
-
 import pytest
 
 from exporter.synthetic import write_fake_export
-from tests.browser.browser_support import FigurePage, QuietHandler
-from tests.browser.harness import SUBPATH, figure_config, prepare_root
+from headless.harness import SUBPATH, figure_config, prepare_root
+from headless.server import serve
+from tests.browser.browser_support import FigurePage
 
 pytestmark = pytest.mark.browser
 
@@ -31,13 +28,8 @@ def served(tmp_path_factory):
     data = root / "export"
     write_fake_export(data, 24, models=("pocket:infonce", "pocket:untrained", "pocket:cyclip"))
     top = prepare_root(root, data)
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top
-    server.shutdown()
-    server.server_close()
+    with serve(root) as url:
+        yield f"{url}{SUBPATH}/", top
 
 
 @pytest.fixture
