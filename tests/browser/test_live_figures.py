@@ -221,7 +221,7 @@ def test_saliency_gallery_draws_the_exported_gradcam_maps(browser, live_served):
 def test_heatmap_gets_the_typed_caption_as_a_new_row(browser, live_served):
     """Issue 14 §2: the caption's cosine with every column's item, under the matrix, in its
     column order; the model loads only when asked; the row follows the cluster sorting."""
-    from export_reader import result_file
+    from tests.browser.export_reader import result_file
 
     served, model, dataset = live_served
     n = len(dataset.items)
