@@ -154,6 +154,16 @@ label = "synthetic"
         f"{manifest['datasets'][0]['n']} pairs"
     )
     print("             stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+    for result in manifest["results"]:
+        folder = out / Path(result["files"]["gap"]).parent
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        shipped = "embeddings.json" if "embeddings" in result["files"] else "similarity + gap-step matrices"
+        flag = "meets" if size / 1e6 <= OUTPUT_TARGET_MB else "ABOVE"
+        print(
+            f"             output of {result['model'].split('/')[-1]} x {result['dataset']}: {size / 1e6:.2f} MB "
+            f"({flag} {OUTPUT_TARGET_MB:.0f} MB; {shipped}); bytes shipped per dataset "
+            f"(items + thumbnails + this result) {(size + items) / 1e6:.2f} MB"
+        )
 
 
 def ray_against_local(pairs: int, workdir: Path) -> None:

@@ -46,6 +46,11 @@ class ModelConfig:
         return replace(options, **{key: value for key, value in changes.items() if value is not None})
 
 
+# Above this many figure pairs a result ships embeddings instead of matrices (measured: README,
+# "Large datasets"; bench/bench_embeddings_browser.py).
+EMBEDDINGS_ABOVE = 500
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     seed: int = DEFAULT_SEED
@@ -62,6 +67,9 @@ class ExportOptions:
     # Statistics cover every pair; figures show a seeded, stratified sample of at most this many.
     # 800 keeps today's matrix files (similarity + five gap-slider matrices) under 30 MB per result.
     figure_pairs: int = 800
+    # A result whose figure sample has more pairs ships embeddings.json (int8) instead of the
+    # kN x kN similarity and gap-step matrices; the browser computes what it draws (README).
+    embeddings_above: int = EMBEDDINGS_ABOVE
     bootstrap: int = 1000  # resamples behind each confidence interval
     confidence: float = 0.95
     engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
@@ -135,6 +143,7 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "augment_steps": (int, False),
     "augment_bases": (int, False),
     "figure_pairs": (int, False),
+    "embeddings_above": (int, False),
     "bootstrap": (int, False),
     "confidence": ((int, float), False),
     "engine": (str, False),
@@ -151,6 +160,7 @@ _INT_RANGES = {
     "retrieval_k": (1, 1000),
     "clusters": (1, 1000),
     "thumbnail_px": (1, 160),  # previews stay small
+    "embeddings_above": (0, 10**9),  # 0: every result ships embeddings
 }
 MAX_LANDSCAPE_POINTS = 2001  # each point is a full loss evaluation over the pairs
 

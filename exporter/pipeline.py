@@ -41,6 +41,7 @@ from exporter.contract import (
     write_json_atomic,
 )
 from exporter.datasets.shared_options import check_templates_readable
+from exporter.embedding_payload import ships_embeddings, without_lists, write_embedding_result
 from exporter.errors import ExportError
 from exporter.gap_files import write_gap_files
 from exporter.machine import machine_facts
@@ -423,13 +424,17 @@ def _export_pair(
     folder = out / "results" / cfg.slug / dataset.name
     rel = f"results/{cfg.slug}/{dataset.name}"
     files = {}
+    embedded = ships_embeddings(len(dataset.items), options)  # embeddings.json instead of matrices
     with timer.stage("similarity"):
-        write_json_atomic(
-            folder / "similarity.json",
-            _similarity_payload(cfg.spec, dataset, blocks, options.clusters),
-            schema="similarity",
-        )
-        files["similarity"] = f"{rel}/similarity.json"
+        if embedded:
+            files |= write_embedding_result(folder, rel, cfg.spec, dataset, blocks, options.clusters)
+        else:
+            write_json_atomic(
+                folder / "similarity.json",
+                _similarity_payload(cfg.spec, dataset, blocks, options.clusters),
+                schema="similarity",
+            )
+            files["similarity"] = f"{rel}/similarity.json"
     with timer.stage("metrics"):
         measured = dict(statistics.values)
         # A classifier per figure sample: separability is the one measure not taken over every pair.
@@ -451,6 +456,8 @@ def _export_pair(
             }
         recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
         retrieval_payload = _retrieval_payload(image, text, options.retrieval_k, recall)
+        if embedded:
+            retrieval_payload = without_lists(retrieval_payload)
         write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
@@ -460,7 +467,7 @@ def _export_pair(
         # k > 2 modalities: "closed" means every gap closed at once (analyses.modalities), measured on
         # the figure sample with every pair; two modalities: the full-set statistics.
         closed = sample_closed if extra else dict(statistics.closed)
-        write_gap_files(folder, rel, gap_payload)  # gap.json + one file per step's matrix
+        write_gap_files(folder, rel, gap_payload, matrices=not embedded)  # gap.json (+ one file per step's matrix)
         files["gap"] = f"{rel}/gap.json"
     # The fully closed space, shared by the projections and zero-shot.
     closed_image, closed_text = gap_shift.close_gap(image, text, 1.0)
