@@ -1,10 +1,13 @@
 // Figure kind "retrieval": choose a query (an image or a caption) and see the
 // top-k items of the other modality with their scores, the true match marked,
 // and the model's recall@k. Queries are chosen with native selects and buttons.
+// A result that ships embeddings.json has no lists: its top-k is ranked on demand
+// in the embedding worker (embedding-source.js).
 
 import { decodeArray } from "../contract.js";
 import { el, selectControl, badgeSlot, modelLabel, formatNumber } from "../dom.js";
 import { figure, pickModel } from "../figure.js";
+import { hasEmbeddings, openEmbeddings } from "../embedding-source.js";
 
 const DIRECTIONS = { i2t: "image → text", t2i: "text → image" };
 
@@ -27,6 +30,7 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
   let model = pickModel(models, options.model, "no model to show");
   const itemsFile = await ctx.items();
   let retrieval = await ctx.load(model, "retrieval");
+  let ranker = hasEmbeddings(ctx, model) ? await openEmbeddings(ctx, model) : null;
   arrived();
   const items = itemsFile.items;
   let direction = options.direction === "t2i" ? "t2i" : "i2t";
@@ -34,6 +38,7 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
   const shown = () => Math.min(options.k || retrieval.k, retrieval.k);
   let decoded = null;
   const decode = () => {
+    if (ranker) { decoded = null; return; }
     decoded = {
       i2t: { indices: decodeArray(retrieval.i2t.indices), scores: decodeArray(retrieval.i2t.scores) },
       t2i: { indices: decodeArray(retrieval.t2i.indices), scores: decodeArray(retrieval.t2i.scores) },
@@ -65,21 +70,38 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
   const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, async (v) => {
     const nextModel = models.find((m) => m.name === v);
     const data = await ctx.load(nextModel, "retrieval");
-    model = nextModel; retrieval = data; decode(); update();
+    const nextRanker = hasEmbeddings(ctx, nextModel) ? await openEmbeddings(ctx, nextModel) : null;
+    model = nextModel; retrieval = data; ranker = nextRanker; decode(); update();
   });
 
-  function update() {
+  /** The top shown() of (direction, query): [{index, score}], from the lists or ranked now. */
+  async function topList() {
+    const n = items.length;
+    if (ranker) return ranker.topK(direction === "i2t" ? query : n + query, direction === "i2t" ? n : 0, n, shown());
+    const { indices, scores } = decoded[direction];
+    const k = retrieval.k;
+    return Array.from({ length: shown() }, (_, j) => ({ index: indices[query * k + j], score: scores[query * k + j] }));
+  }
+
+  let token = 0;
+  async function update() {
+    const mine = ++token;
     querySelect.select.value = String(query);
     const [qMod, rMod] = direction === "i2t" ? ["image", "text"] : ["text", "image"];
     const item = items[query];
     queryBox.replaceChildren(el("span", { class: "fig-preview-tag", text: `query: ${qMod} #${query} · ${item.id}` }), itemView(item, qMod));
-    const { indices, scores } = decoded[direction];
-    const k = retrieval.k;
+    let best;
+    try {
+      best = await topList();
+    } catch (error) {
+      if (mine === token) found.textContent = `Could not rank the ${rMod}s: ${error.message}`;
+      return;
+    }
+    if (mine !== token) return; // the reader moved on
     const hits = [];
     let rank = -1;
-    for (let j = 0; j < shown(); j++) {
-      const index = indices[query * k + j];
-      const score = scores[query * k + j];
+    for (let j = 0; j < best.length; j++) {
+      const { index, score } = best[j];
       const match = index === query;
       if (match) rank = j;
       hits.push(el("li", { class: "fig-retrieval-hit", dataset: { index: String(index), match: String(match) } }, [
@@ -95,15 +117,17 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
     recallLine.textContent = `${modelLabel(model)}, ${DIRECTIONS[direction]} over all ${items.length} queries: R@1 ${formatNumber(r.r1, 2)} · R@5 ${formatNumber(r.r5, 2)} · R@10 ${formatNumber(r.r10, 2)}`;
     badge.show(model);
     mount.dataset.model = model.name;
+    root.dataset.shown = `${direction}:${query}`; // what the list shows (tests wait for it)
   }
 
   const controls = el("div", { class: "fig-controls" });
   if (switchable) controls.append(modelSelect.element);
   controls.append(directionSelect.element, querySelect.element, prev, next);
-  mount.replaceChildren(el("div", { class: "fig fig-retrieval" }, [
+  const root = el("div", { class: "fig fig-retrieval" }, [
     el("div", { class: "fig-header" }, [badge.element, controls]),
     el("div", { class: "fig-query" }, [queryBox, el("div", {}, [found, recallLine])]),
     results,
-  ]));
-  update();
+  ]);
+  mount.replaceChildren(root);
+  await update();
 });
