@@ -143,6 +143,21 @@ def _drawn(page, sel: str) -> dict:
     )
 
 
+def _expected(drawn: dict, matrix: np.ndarray) -> np.ndarray:
+    """What the view must have drawn of `matrix` (display order = stacked order here): its window,
+    cell by cell at full resolution, else averaged in blocks with the view's bounds (JS Math.round)."""
+    r0, c0, span, side = drawn["r0"], drawn["c0"], drawn["span"], drawn["side"]
+    window = matrix[r0 : r0 + span, c0 : c0 + span]
+    if drawn["resolution"] == "full":
+        return window
+    bounds = [int(np.floor(b * span / side + 0.5)) for b in range(side + 1)]
+    return np.array([[window[bounds[i]:bounds[i + 1], bounds[j]:bounds[j + 1]].mean() for j in range(side)] for i in range(side)])
+
+
+def _cells(drawn: dict) -> np.ndarray:
+    return np.array(drawn["values"]).reshape(drawn["side"], drawn["side"])
+
+
 def _score(page, sel: str) -> float:
     return float(page.locator(f"{sel} .fig-preview-score").text_content().split()[-1])
 
@@ -241,3 +256,57 @@ def test_retrieval_top_k_equals_the_matrix_path(browser, exports) -> None:
                     assert abs(scores[i_m] - scores[i_e]) <= 2 * tol
                 assert abs(s_m - s_e) <= tol + ret["i2t"]["scores"]["scale"] / 2 + 1e-3
             assert page.locator("#fig-e .fig-recall").text_content() == page.locator("#fig-m .fig-recall").text_content()
+
+
+def test_explorer_gap_slider_applies_the_closing_shift(browser, exports) -> None:
+    _, _, matrix_out, emb_out = exports
+    values, offsets = _dequantised(emb_out)
+    tol = _tolerance(matrix_out, values)
+    gap = _result(matrix_out, "gap")
+    with _Page(browser, exports) as fp:
+        page = fp.open("emb-explorer", [
+            figure_config("explorer", "fig-m", dataset="pairs"),
+            figure_config("explorer", "fig-e", dataset="pairs", data="data-emb"),
+        ])
+        for step in (2, 4, 0):
+            fraction = gap["steps"][step]["fraction"]
+            for sel in ("#fig-m", "#fig-e"):
+                slider = page.locator(f"{sel} input[type=range]")
+                slider.focus()
+                page.keyboard.press("Home")
+                for _ in range(step):
+                    page.keyboard.press("ArrowRight")
+                page.wait_for_function(f"() => document.querySelector('{sel} .figure-mount').dataset.step === '{step}'")
+            page.wait_for_function(
+                f"() => {{ const d = document.querySelector('#fig-e .fig-matrix').matrixDrawn; return d && d.fraction === {fraction}; }}"
+            )
+            drawn = _drawn(page, "#fig-e")
+            cells = _cells(drawn)
+            moved = _shifted(values, offsets, fraction)
+            assert np.abs(cells - _expected(drawn, moved @ moved.T)).max() < 1e-4
+            shipped = gap["steps"][step]
+            shipped_matrix = decode_array(json.loads((matrix_out / shipped["matrix_file"]).read_text(encoding="utf-8"))["matrix"])
+            assert np.abs(cells - _expected(drawn, shipped_matrix)).max() <= tol + np.ptp(shipped_matrix) / 510
+            assert page.locator("#fig-e .fig-status").text_content() == page.locator("#fig-m .fig-status").text_content()
+        # Keyboard on the matrix at the last step shown: the same items and value as the matrix path.
+        for sel in ("#fig-m", "#fig-e"):
+            page.locator(f"{sel} .fig-matrix-stack").focus()
+            for key in ("ArrowRight", "ArrowDown", "ArrowRight", "PageDown"):
+                page.keyboard.press(key)
+        assert preview_state(page, "#fig-m") == preview_state(page, "#fig-e")
+        assert abs(_score(page, "#fig-e") - _score(page, "#fig-m")) <= tol + 1e-3
+
+
+def test_compare_closed_variant_from_embeddings(browser, exports) -> None:
+    _, _, matrix_out, emb_out = exports
+    values, offsets = _dequantised(emb_out)
+    last = _result(matrix_out, "gap")["steps"][-1]
+    with _Page(browser, exports) as fp:
+        page = fp.open("emb-compare", [
+            figure_config("compare", "fig-e", dataset="pairs", options={"variant": "closed", "size": 420}, data="data-emb"),
+        ])
+        drawn = _drawn(page, "#fig-e")
+        moved = _shifted(values, offsets, last["fraction"])
+        assert np.abs(_cells(drawn) - _expected(drawn, moved @ moved.T)).max() < 1e-4
+        assert drawn["fraction"] == last["fraction"]
+        assert page.locator("#fig-e .fig-shared-bar span").first.text_content() == f"{last['matrix_range'][0]:.2f}"

@@ -4,7 +4,9 @@
 // close-the-gap slider over the exported steps (gap.json) that swaps the
 // matrix of that step and reports the gap and loss as it moves. Each step's
 // matrix is its own file, fetched when the slider first reaches it (all of
-// them once the reader takes hold of the slider).
+// them once the reader takes hold of the slider). A result that ships
+// embeddings.json instead of matrices is drawn by embedding-view.js: each step is
+// the closing shift applied to the embeddings, computed in a worker.
 
 import { decodeRaw, decodeArray } from "../contract.js";
 import { el, selectControl, sliderControl, toggleButton, badgeSlot, modelLabel, formatNumber, wantsSorted } from "../dom.js";
@@ -13,6 +15,8 @@ import { createScatterView, axisTitles, pointEntries, METHOD_LABELS } from "../s
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
+import { hasEmbeddings, openEmbeddings } from "../embedding-source.js";
+import { createEmbeddingView } from "../embedding-view.js";
 
 
 /** One colour range over every step, from gap.json alone (no step file needed). */
@@ -45,10 +49,11 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     return d.matrices.get(i);
   }
   async function loadAll(m, d, step) {
+    const source = hasEmbeddings(ctx, m, d) ? openEmbeddings(ctx, m, d) : null;
     const [sim, gap, proj, itemsFile] = await Promise.all([ctx.load(m, "similarity", d), ctx.load(m, "gap", d), ctx.load(m, "projections", d), ctx.items(d)]);
-    const loaded = { sim, gap, proj, itemsFile, matrices: new Map(), points: new Map() };
+    const loaded = { sim, gap, proj, itemsFile, matrices: new Map(), points: new Map(), source: source && await source };
     loaded.step = Math.max(0, Math.min(gap.steps.length - 1, step));
-    loaded.current = await matrixAt(loaded, loaded.step);
+    loaded.current = loaded.source ? null : await matrixAt(loaded, loaded.step);
     return loaded;
   }
   let data = await loadAll(model, datasetName, options.step ?? 0);
@@ -80,8 +85,9 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   const modalities = () => data.sim.modalities;
   const items = () => data.itemsFile.items;
 
-  const matrixView = createMatrixView({
-    matrix: data.current, n: n(), modalities: modalities(), order: data.sim.order, clusters: data.sim.clusters,
+  const makeMatrixView = () => (data.source ? createEmbeddingView : createMatrixView)({
+    matrix: data.current, source: data.source, fraction: data.gap.steps[stepIndex].fraction,
+    n: n(), modalities: modalities(), order: data.sim.order, clusters: data.sim.clusters,
     colors: themeColors(), scale: options.scale || "viridis", range: stepRange(data.gap.steps), sorted,
     maxSize: options.size || 420,
     label: "Similarity matrix of the explorer",
@@ -91,6 +97,13 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       scatterView.highlight(cell.row === cell.col ? [cell.row] : [cell.row, cell.col]);
     },
   });
+  let matrixView = makeMatrixView();
+  // The value of stacked cell (a, b) at the step shown: a matrix code, or a dot product of embeddings.
+  const valueAt = (a, b) => {
+    if (data.source) return data.source.value(a, b, data.gap.steps[stepIndex].fraction);
+    const matrix = data.current;
+    return matrix.offset + matrix.scale * matrix.data[a * matrix.cols + b];
+  };
   const scatterView = createScatterView({
     points: pointsAt(method, data.gap.steps[stepIndex].fraction), n: n(), modalities: modalities(), colors: themeColors(),
     axes: axisTitles(method), maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
@@ -98,11 +111,10 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
       const i = index % n();
       const partners = modalities().map((_, m) => m * n() + i);
-      const matrix = data.current;
       let score = null;
-      if (modalities().length > 1) score = matrix.offset + matrix.scale * matrix.data[i * matrix.cols + n() + i];
+      if (modalities().length > 1) score = valueAt(i, n() + i);
       // Three or more modalities: every pair's similarity of this item, in the note.
-      const cell = (a, b) => matrix.offset + matrix.scale * matrix.data[(a * n() + i) * matrix.cols + b * n() + i];
+      const cell = (a, b) => valueAt(a * n() + i, b * n() + i);
       const others = [];
       for (let a = 0; a < modalities().length; a++) {
         for (let b = a + 1; b < modalities().length; b++) if (a + b > 1) others.push(`${modalities()[a]}–${modalities()[b]} ${formatNumber(cell(a, b))}`);
@@ -136,11 +148,16 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     stepIndex = value;
     describeStep();
     try {
-      const matrix = await matrixAt(shown, value);
-      if (mine !== stepToken || shown !== data) return; // the reader moved on
-      data.current = matrix;
+      if (data.source) {
+        await matrixView.setFraction(data.gap.steps[value].fraction);
+        if (mine !== stepToken || shown !== data) return;
+      } else {
+        const matrix = await matrixAt(shown, value);
+        if (mine !== stepToken || shown !== data) return; // the reader moved on
+        data.current = matrix;
+        matrixView.setMatrix(matrix);
+      }
       mount.dataset.step = String(stepIndex); // the step whose matrix is drawn
-      matrixView.setMatrix(matrix);
       scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction));
       mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: stepIndex } }));
     } catch (error) {
@@ -149,7 +166,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     }
   });
   // Taking hold of the slider fetches every step, so dragging never waits.
-  const prefetchSteps = () => data.gap.steps.forEach((_, i) => matrixAt(data, i).catch(() => {}));
+  const prefetchSteps = () => { if (!data.source) data.gap.steps.forEach((_, i) => matrixAt(data, i).catch(() => {})); };
   slider.input.addEventListener("pointerdown", prefetchSteps);
   slider.input.addEventListener("focus", prefetchSteps);
 
@@ -197,7 +214,16 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       methodSelect.select.value = method;
       slider.input.max = String(data.gap.steps.length - 1);
       slider.input.value = String(stepIndex);
-      matrixView.setMatrix(data.current, { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
+      if (data.source || !matrixView.setMatrix) {
+        // Embeddings on either side: a new view of the new result.
+        const old = matrixView;
+        matrixView = makeMatrixView();
+        old.element.replaceWith(matrixView.element);
+        old.destroy();
+        matrixView.draw();
+      } else {
+        matrixView.setMatrix(data.current, { n: data.sim.n, modalities: data.sim.modalities, order: data.sim.order, clusters: data.sim.clusters, range: stepRange(data.gap.steps) });
+      }
       scatterView.setPoints(pointsAt(method, data.gap.steps[stepIndex].fraction), { axes: axisTitles(method), n: data.sim.n, modalities: data.sim.modalities });
       preview.clear();
       refreshHeader();
