@@ -13,7 +13,8 @@ Run: .venv/bin/python bench/bench_embeddings_browser.py [--sizes 1000,10000,1000
     retrieval figures (site/static/js/heatmap-embeddings.js, embedding-view.js,
     embedding-source.js, embedding-worker.js):
     - bytes shipped for the dataset (items.json + the result's files);
-    - heatmap first render (target <= 1.5 s at 10,000 pairs);
+    - heatmap first render (target <= 1.5 s at 10,000 pairs): its first picture, pooled at a
+      quarter of the canvas's resolution, and when every pixel is drawn (the second pass);
     - hover p95 (pointer move to the preview updated and the next frame painted)
       and top-k p95 (a new retrieval query to its ranked list on the page): target 50 ms;
     - zoom: one zoom step recomputing the window (pooled, then full resolution);
@@ -222,8 +223,9 @@ def first_render(browser, site: Site, name: str, figures: list[dict], mbps: floa
         cdp.send("Network.enable")
         cdp.send("Network.emulateNetworkConditions", {
             "offline": False, "latency": 20, "downloadThroughput": mbps * 1e6 / 8, "uploadThroughput": mbps * 1e6 / 8})
-    page.add_init_script("""window.__rendered = {};
-      document.addEventListener('figure-rendered', (e) => { window.__rendered[e.target.closest('figure').id] = e.detail.total; });""")
+    page.add_init_script("""window.__rendered = {}; window.__started = {};
+      document.addEventListener('figure-rendered', (e) => { const id = e.target.closest('figure').id;
+        window.__rendered[id] = e.detail.total; window.__started[id] = performance.now() - e.detail.total; });""")
     file = write_page(site.top, name, figures)
     peak = 0.0
     page.goto(site.url + file)
@@ -260,12 +262,25 @@ def threshold_table(browser, sizes: list[int], dim: int, mbps: float, workdir: P
                 for throttle in (None, mbps):
                     page, _, rendered, _ = first_render(browser, site, "h", [figure_config("heatmap", "fig-h", dataset="synthetic")], throttle)
                     times.append(rendered["fig-h"])
+                    if embedded:
+                        times[-1] = (times[-1], page.evaluate(FINAL_JS, ["#fig-h", "fig-h"]))
                     page.close()
             finally:
                 site.close()
+            shown = [f"{t[0]:5.0f} ms (every pixel {t[1]:5.0f})" if isinstance(t, tuple) else f"{t:5.0f} ms" for t in times]
             line.append(f"{label}: result {result / 1e6:6.2f} MB (first file {first_file / 1e6:5.2f} MB), "
-                        f"first render {times[0]:5.0f} ms | {times[1]:5.0f} ms")
+                        f"first render {shown[0]} | {shown[1]}")
         print(f"    {n:>6} pairs: " + "; ".join(line))
+
+
+FINAL_JS = """
+async ([sel, id]) => {
+  const element = document.querySelector(`${sel} .fig-matrix`);
+  while (!(element.matrixDrawn && element.matrixDrawn.final && !element.hasAttribute("aria-busy")))
+    await new Promise((r) => requestAnimationFrame(() => r()));
+  return performance.now() - window.__started[id];
+}
+"""
 
 
 def p95(values: list[float]) -> float:
@@ -282,6 +297,7 @@ def measure(browser, n: int, dim: int, workdir: Path) -> None:
     try:
         figures = [figure_config("heatmap", "fig-h", dataset="synthetic"), figure_config("retrieval", "fig-r", dataset="synthetic")]
         page, cdp, rendered, peak = first_render(browser, site, "b", figures, None, heap=True)
+        final = page.evaluate(FINAL_JS, ["#fig-h", "fig-h"]) / 1000
         hovers = page.evaluate(HOVER_JS, ["#fig-h", 300])
         topk = page.evaluate(TOPK_JS, ["#fig-r", 30, n])
         zoom = page.evaluate(ZOOM_JS, ["#fig-h"])
@@ -306,7 +322,7 @@ def measure(browser, n: int, dim: int, workdir: Path) -> None:
           f"embeddings.json {sizes['results/synthetic/synthetic/embeddings.json'] / 1e6:.2f} MB, items.json "
           f"{sizes['datasets/synthetic/items.json'] / 1e6:.2f} MB; today's six u1 matrices would be {6 * (2 * n) ** 2 * 4 / 3 / 1e6:,.0f} MB)")
     print(f"             heatmap first render {first:5.2f} s ({flag(first <= FIRST_RENDER_TARGET_S)} {FIRST_RENDER_TARGET_S} s at 10k); "
-          f"retrieval first render {rendered['fig-r'] / 1000:5.2f} s")
+          f"every pixel at {final:5.2f} s (a quarter-resolution picture first); retrieval first render {rendered['fig-r'] / 1000:5.2f} s")
     print(f"             hover p95 {p95(hovers):5.1f} ms (p50 {statistics.median(hovers):4.1f}), top-10 p95 {p95(topk):5.1f} ms "
           f"(p50 {statistics.median(topk):4.1f}) ({flag(max(p95(hovers), p95(topk)) <= HOVER_TARGET_MS)} {HOVER_TARGET_MS:.0f} ms)")
     print("             zoom steps: " + ", ".join(f"{s['ms']:.0f} ms to {s['span']} rows ({s['resolution']})" for s in zoom))

@@ -75,6 +75,7 @@ class ExportOptions:
     engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
     ray_address: str | None = None  # None: start a local Ray cluster on this machine
     ray_workers: int | None = None  # encoder workers; None: one per CPU
+    ray_gpus: float = 0.0  # GPUs each Ray encoder worker asks for (0: CPU workers; 0.5: two per GPU)
     # Augmentation series (exporter/augment.py) of these image datasets, for every model with an image encoder.
     augment_datasets: tuple[str, ...] = ()
     augmentations: tuple[str, ...] = ("rotate", "blur", "noise", "hshift", "vshift")
@@ -149,6 +150,7 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "engine": (str, False),
     "ray_address": (str, False),
     "ray_workers": (int, False),
+    "ray_gpus": ((int, float), False),
 }
 ENGINES = ("local", "ray")
 
@@ -250,6 +252,10 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
         )
     if values.get("ray_workers", 1) < 1:
         raise ExportError(f"{where}: 'ray_workers' must be at least 1, got {values['ray_workers']}")
+    if not (math.isfinite(values.get("ray_gpus", 0)) and 0 <= values.get("ray_gpus", 0) <= 64):
+        raise ExportError(f"{where}: 'ray_gpus' (GPUs per encoder worker) must be between 0 and 64, got {values['ray_gpus']}")
+    if "ray_gpus" in values:
+        values["ray_gpus"] = float(values["ray_gpus"])
     if "confidence" in values:
         values["confidence"] = float(values["confidence"])
     out = table.get("out")

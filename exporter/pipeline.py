@@ -410,6 +410,7 @@ def _export_pair(
                 skip_bad=skip_bad,
                 address=options.ray_address,
                 workers=options.ray_workers,
+                gpus=options.ray_gpus,
             )
         else:
             vectors = embed_dataset(

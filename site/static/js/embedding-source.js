@@ -2,10 +2,16 @@
 // (exporter/embedding_payload.py; docs/ARCHITECTURE.md). A module worker fetches
 // and decodes the int8 codes and computes pooled heatmaps, full-resolution tiles
 // and top-k lists; the page keeps a copy of the codes so that a hover is one dot
-// product on the main thread, never a round trip behind a long computation.
+// product on the main thread, never a round trip behind a long computation (and so is
+// a top-k over a small gallery).
 // One source (one worker) per embeddings file and page.
 
-import { buildStore, storeSimilarity } from "./embedding-matrix.js";
+import { buildStore, storeSimilarity, storeTopK } from "./embedding-matrix.js";
+
+// A top-k over at most this many int8 multiply-adds (10,000 gallery rows of 512 dimensions,
+// a few milliseconds) runs on the page: no round trip, no waiting behind a picture the worker
+// is computing. Larger galleries go to the worker, so the page never stalls.
+const PAGE_TOPK_MACS = 6e6;
 
 const opened = new Map();
 
@@ -64,8 +70,9 @@ export function openEmbeddings(ctx, model, datasetName) {
           ask({ type: "store-pooled", rowIndex, colIndex: colIndex === rowIndex ? "rows" : colIndex, blocks, fraction }),
         tile: async (rowIndex, colIndex, fraction = 0) =>
           (await ask({ type: "store-tile", rowIndex, colIndex: colIndex === rowIndex ? "rows" : colIndex, fraction })).values,
-        topK: async (query, first, count, k, fraction = 0) =>
-          (await ask({ type: "store-topk", query, first, count, k, fraction })).best,
+        topK: async (query, first, count, k, fraction = 0) => (count * store.dims <= PAGE_TOPK_MACS
+          ? storeTopK(store, query, first, count, k, fraction)
+          : (await ask({ type: "store-topk", query, first, count, k, fraction })).best),
       };
     })();
     pending.catch(() => opened.delete(url));

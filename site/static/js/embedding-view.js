@@ -42,6 +42,7 @@ export function createEmbeddingView(options) {
   const onCell = options.onCell || (() => {});
   const maxSize = options.maxSize || 560;
   const minSize = options.minSize || 160;
+  const COARSE_MIN = 64; // canvases of at least 4 x this many pixels get a quarter-resolution picture first
 
   const { base, overlay, stack } = canvasStack("fig-matrix", "similarity matrix",
     `${options.label || "Similarity matrix"}. Arrow keys move a cell cursor; Shift moves by ten; Home and End jump; `
@@ -119,34 +120,55 @@ export function createEmbeddingView(options) {
     return Math.max(1, Math.round(state.size * (window.devicePixelRatio || 1)));
   }
 
-  /** Compute the window's picture in the worker and paint it; resolves once painted (or superseded). */
-  async function drawBase() {
-    const mine = ++drawToken;
+  let firstPaint = null; // resolves when the current draw has put its first picture on the canvas
+
+  /**
+   * Compute the window's picture in the worker and paint it; resolves once the final picture is
+   * painted (or a newer draw superseded it). A pooled picture comes in two passes: a quarter of
+   * the canvas's resolution first (a sixteenth of the products), then every pixel.
+   */
+  function drawBase() {
+    let signal;
+    firstPaint = new Promise((resolve) => { signal = resolve; });
+    return paintLevels(++drawToken, signal).finally(signal);
+  }
+
+  async function paintLevels(mine, signalFirst) {
     const pixels = pixelCount();
     const count = span();
     const [r0, c0] = origin();
     const rows = rowIdx.subarray(r0, r0 + count);
     const cols = colIdx === rowIdx && r0 === c0 ? rows : colIdx.subarray(c0, c0 + count);
     const full = count <= pixels;
+    const levels = full ? [count] : (pixels >= 4 * COARSE_MIN ? [Math.ceil(pixels / 4), pixels] : [pixels]);
     element.setAttribute("aria-busy", "true");
-    let values, side;
-    try {
-      if (full) {
-        values = await state.source.tile(rows, cols, state.fraction);
-        side = count;
-      } else {
-        const pooled = await state.source.pooled(rows, cols, pixels, state.fraction);
-        values = pooled.values;
-        side = pooled.rows;
+    for (const blocks of levels) {
+      let values, side;
+      try {
+        if (full) {
+          values = await state.source.tile(rows, cols, state.fraction);
+          side = count;
+        } else {
+          const pooled = await state.source.pooled(rows, cols, blocks, state.fraction);
+          values = pooled.values;
+          side = pooled.rows;
+        }
+      } catch (error) {
+        if (mine === drawToken) {
+          element.removeAttribute("aria-busy");
+          zoomNote.textContent = `Could not compute the matrix: ${error.message}`;
+        }
+        throw error;
       }
-    } catch (error) {
-      if (mine === drawToken) {
-        element.removeAttribute("aria-busy");
-        zoomNote.textContent = `Could not compute the matrix: ${error.message}`;
-      }
-      throw error;
+      if (mine !== drawToken) return; // a newer draw replaced this one
+      const final = blocks === levels[levels.length - 1];
+      paint(values, side, pixels, { resolution: full ? "full" : "pooled", final, r0, c0, count });
+      signalFirst();
     }
-    if (mine !== drawToken) return; // a newer draw replaced this one
+    element.removeAttribute("aria-busy");
+  }
+
+  function paint(values, side, pixels, { resolution, final, r0, c0, count }) {
     const [lo, hi] = state.range;
     const span01 = hi - lo || 1;
     const image = new ImageData(side, side);
@@ -161,14 +183,13 @@ export function createEmbeddingView(options) {
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(offscreen, 0, 0, pixels, pixels);
     // What is on the canvas, for readers of the page's state (tests, the bench).
-    element.matrixDrawn = { resolution: full ? "full" : "pooled", side, r0, c0, span: count, fraction: state.fraction, values };
-    element.dataset.resolution = full ? "full" : "pooled";
+    element.matrixDrawn = { resolution, final, side, r0, c0, span: count, fraction: state.fraction, values };
+    element.dataset.resolution = resolution;
     element.dataset.window = `${r0},${c0},${count}`;
-    element.removeAttribute("aria-busy");
     const total = rowIdx.length;
     zoomNote.textContent = state.view
-      ? `rows ${r0 + 1}–${r0 + count}, columns ${c0 + 1}–${c0 + count} of ${total}${full ? ", every cell" : `, averaged into ${side} × ${side}`}`
-      : (full ? "" : `${total} × ${total} cells averaged into ${side} × ${side}; zoom in for single cells`);
+      ? `rows ${r0 + 1}–${r0 + count}, columns ${c0 + 1}–${c0 + count} of ${total}${resolution === "full" ? ", every cell" : `, averaged into ${side} × ${side}`}`
+      : (resolution === "full" ? "" : `${total} × ${total} cells averaged into ${side} × ${side}; zoom in for single cells`);
     zoomOut.disabled = zoomAll.disabled = !state.view;
     zoomIn.disabled = count <= 8;
   }
@@ -377,7 +398,7 @@ export function createEmbeddingView(options) {
     placeLabels();
     drawOverlay();
     drawn = drawBase().catch((error) => console.error(error));
-    return drawn;
+    return firstPaint;
   }
 
   let lastWidth = 0;
@@ -392,6 +413,7 @@ export function createEmbeddingView(options) {
   return {
     element,
     stack,
+    /** Call once the element is in the document; resolves when the first picture is on the canvas. */
     draw() {
       const first = redraw();
       if (element.parentElement) { lastWidth = element.parentElement.clientWidth; resizeObserver.observe(element.parentElement); }
@@ -417,7 +439,7 @@ export function createEmbeddingView(options) {
     resetZoom: () => zoomTo(0, 0, Infinity),
     cellAt,
     valueAt,
-    /** The promise of the picture being computed (resolves once it is on the canvas). */
+    /** The promise of the picture being computed (resolves once its final pass is on the canvas). */
     get drawn() { return drawn; },
     get cursor() { return state.cursor; },
     get state() { return state; },
