@@ -109,3 +109,23 @@ def test_embeddings_above_is_validated_in_one_line(tmp_path: Path, value: str) -
         parse_config(f"[export]\nembeddings_above = {value}\n[[datasets]]\nname='s'\nkind='shapes'\n"
                      "[[models]]\nspec='pocket:infonce'\n", tmp_path / "c.toml")
     assert "embeddings_above" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_link_preview_card_draws_an_embeddings_result(tmp_path: Path) -> None:
+    """The site build's preview card (sitebuild.linkpreview) computes its cells from embeddings.json."""
+    import io
+
+    from PIL import Image
+
+    from sitebuild.linkpreview import matrix_png
+
+    matrix_out, matrix_result = export(tmp_path, "matrices", None)
+    emb_out, emb_result = export(tmp_path, "embeddings", 0)
+    from_matrix = matrix_png(_load(matrix_out, matrix_result["files"]["similarity"]))
+    from_embeddings = matrix_png(
+        _load(emb_out, emb_result["files"]["similarity"]), _load(emb_out, emb_result["files"]["embeddings"])
+    )
+    a, b = (np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int) for png in (from_matrix, from_embeddings))
+    assert a.shape == b.shape
+    assert np.abs(a - b).mean() < 3  # the same picture, up to int8 codes and the u1 step
+    assert np.abs(a - b).max() < 60
