@@ -183,7 +183,7 @@ export function createEmbeddingView(options) {
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(offscreen, 0, 0, pixels, pixels);
     // What is on the canvas, for readers of the page's state (tests, the bench).
-    element.matrixDrawn = { resolution, final, side, r0, c0, span: count, fraction: state.fraction, values };
+    element.matrixDrawn = { resolution, final, side, r0, c0, span: count, fraction: state.fraction, values, at: performance.now() };
     element.dataset.resolution = resolution;
     element.dataset.window = `${r0},${c0},${count}`;
     const total = rowIdx.length;
