@@ -16,7 +16,8 @@ Run: .venv/bin/python bench/bench_embeddings_browser.py [--sizes 1000,10000,1000
     - heatmap first render (target <= 1.5 s at 10,000 pairs): its first picture, pooled at a
       quarter of the canvas's resolution, and when every pixel is drawn (the second pass);
     - hover p95 (pointer move to the preview updated and the next frame painted)
-      and top-k p95 (a new retrieval query to its ranked list on the page): target 50 ms;
+      and top-k p95 (a new retrieval query to its ranked list painted; and to the list
+      in the page, before the frame): target 50 ms;
     - zoom: one zoom step recomputing the window (pooled, then full resolution);
     - peak JS heap: the page's (CDP JSHeapUsedSize, sampled while it loads and
       works) plus the worker's (performance.memory in the worker where Chromium
@@ -84,17 +85,26 @@ TOPK_JS = """
 async ([sel, count, n]) => {
   const root = document.querySelector(`${sel} .fig-retrieval`);
   const select = root.querySelectorAll(".fig-controls select")[1];
-  const times = [];
+  const listed = [], painted = [];
   for (let i = 0; i < count; i++) {
     const query = (i * 7919) % n;
+    const want = `i2t:${query}`;
+    let t1 = null;
+    const seen = new Promise((resolve) => {
+      const observer = new MutationObserver(() => {
+        if (root.dataset.shown === want) { t1 = performance.now(); observer.disconnect(); resolve(); }
+      });
+      observer.observe(root, { attributes: true, attributeFilter: ["data-shown"] });
+    });
     const t0 = performance.now();
     select.value = String(query);
     select.dispatchEvent(new Event("change"));
-    while (root.dataset.shown !== `i2t:${query}`) await new Promise((r) => setTimeout(r, 0));
+    await seen;
     await new Promise((resolve) => requestAnimationFrame(() => resolve()));
-    times.push(performance.now() - t0);
+    listed.push(t1 - t0);
+    painted.push(performance.now() - t0);
   }
-  return times;
+  return { listed, painted };
 }
 """
 
@@ -164,9 +174,11 @@ def write_export(folder: Path, blocks: list[np.ndarray], embedded: bool) -> dict
     if embedded:
         files["embeddings"] = f"{rel}/embeddings.json"
         sizes[files["embeddings"]] = _write(folder / files["embeddings"], embeddings_payload("synthetic", _Dataset, blocks))
-        similarity |= {"embeddings": files["embeddings"], "range": similarity_range(blocks)}
+        # The colour range only: from at most 2,000 pairs (the exporter's is exact, over its figure sample).
+        few = [b[:: max(1, n // 2000)] for b in blocks]
+        similarity |= {"embeddings": files["embeddings"], "range": similarity_range(few)}
         for f in FRACTIONS:
-            moved = gap_shift.close_gap(blocks[0], blocks[1], f)
+            moved = gap_shift.close_gap(few[0], few[1], f)
             steps.append({"fraction": f, "matrix_range": similarity_range(list(moved))})
     else:
         for index, f in enumerate(FRACTIONS):
@@ -299,7 +311,8 @@ def measure(browser, n: int, dim: int, workdir: Path) -> None:
         page, cdp, rendered, peak = first_render(browser, site, "b", figures, None, heap=True)
         final = page.evaluate(FINAL_JS, ["#fig-h", "fig-h"]) / 1000
         hovers = page.evaluate(HOVER_JS, ["#fig-h", 300])
-        topk = page.evaluate(TOPK_JS, ["#fig-r", 30, n])
+        ranked = page.evaluate(TOPK_JS, ["#fig-r", 30, n])
+        topk, listed = ranked["painted"], ranked["listed"]
         zoom = page.evaluate(ZOOM_JS, ["#fig-h"])
         metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         peak = max(peak, metrics.get("JSHeapUsedSize", 0) / 1e6)
@@ -324,7 +337,8 @@ def measure(browser, n: int, dim: int, workdir: Path) -> None:
     print(f"             heatmap first render {first:5.2f} s ({flag(first <= FIRST_RENDER_TARGET_S)} {FIRST_RENDER_TARGET_S} s at 10k); "
           f"every pixel at {final:5.2f} s (a quarter-resolution picture first); retrieval first render {rendered['fig-r'] / 1000:5.2f} s")
     print(f"             hover p95 {p95(hovers):5.1f} ms (p50 {statistics.median(hovers):4.1f}), top-10 p95 {p95(topk):5.1f} ms "
-          f"(p50 {statistics.median(topk):4.1f}) ({flag(max(p95(hovers), p95(topk)) <= HOVER_TARGET_MS)} {HOVER_TARGET_MS:.0f} ms)")
+          f"(p50 {statistics.median(topk):4.1f}; the ranked list in the page {p95(listed):5.1f} ms) "
+          f"({flag(max(p95(hovers), p95(topk)) <= HOVER_TARGET_MS)} {HOVER_TARGET_MS:.0f} ms)")
     print("             zoom steps: " + ", ".join(f"{s['ms']:.0f} ms to {s['span']} rows ({s['resolution']})" for s in zoom))
     print(f"             peak JS heap: page {peak:6.1f} MB + {worker_text} = {total_heap:6.1f} MB "
           f"({flag(total_heap <= HEAP_TARGET_MB)} {HEAP_TARGET_MB:.0f} MB)")
