@@ -110,5 +110,8 @@ def write_embedding_result(folder: Path, rel: str, model_name: str, dataset, blo
 
 
 def without_lists(retrieval: dict) -> dict:
-    """retrieval.json of an embeddings result: k and recall; the browser ranks on demand."""
-    return {"k": retrieval["k"], "recall": retrieval["recall"]}
+    """retrieval.json of an embeddings result: k and recall (each further pair's too); the browser ranks on demand."""
+    out = {"k": retrieval["k"], "recall": retrieval["recall"]}
+    if "pairs" in retrieval:
+        out["pairs"] = [{"modalities": p["modalities"], "recall": p["recall"]} for p in retrieval["pairs"]]
+    return out

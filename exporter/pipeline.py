@@ -167,17 +167,43 @@ def _similarity_payload(model_name: str, dataset, blocks: list[np.ndarray], n_cl
     }
 
 
-def _retrieval_payload(image: np.ndarray, text: np.ndarray, k: int, recall: dict) -> dict:
-    """Top-k lists of both directions; `recall` is the one gap_metrics already measured."""
-    k = min(k, image.shape[0])
+def _retrieval_directions(first: np.ndarray, second: np.ndarray, k: int) -> dict:
+    """Top-k lists first -> second ("i2t") and second -> first ("t2i")."""
     directions = {}
-    for name, (query, gallery) in {"i2t": (image, text), "t2i": (text, image)}.items():
+    for name, (query, gallery) in {"i2t": (first, second), "t2i": (second, first)}.items():
         indices, scores = retrieval.top_k(query, gallery, k)
         directions[name] = {
             "indices": encode_array(np.asarray(indices, dtype=np.int64), "u2"),
             "scores": encode_array(np.asarray(scores, dtype=np.float64), "u1"),
         }
-    return {"k": k, **directions, "recall": recall}
+    return directions
+
+
+def _retrieval_payload(
+    blocks: list[np.ndarray], names: tuple[str, ...], k: int, recall: dict, pair_metrics: dict | None = None
+) -> dict:
+    """Top-k lists of both directions; `recall` is the one gap_metrics already measured.
+
+    With k > 2 modalities every further modality pair gets its own lists under
+    "pairs" (first -> second is "i2t" there too), with the recall its pair
+    metrics measured, so the figure can search audio by image and so on.
+    """
+    k = min(k, blocks[0].shape[0])
+    payload = {"k": k, **_retrieval_directions(blocks[0], blocks[1], k), "recall": recall}
+    if len(blocks) > 2:
+        payload["pairs"] = [
+            {
+                "modalities": [names[a], names[b]],
+                **_retrieval_directions(blocks[a], blocks[b], k),
+                "recall": {
+                    "i2t": (pair_metrics or {})[modalities.pair_name(names, a, b)]["recall_i2t"],
+                    "t2i": (pair_metrics or {})[modalities.pair_name(names, a, b)]["recall_t2i"],
+                },
+            }
+            for a, b in modalities.modality_pairs(names)
+            if (a, b) != (0, 1)
+        ]
+    return payload
 
 
 _STEP_KEYS = ("fraction", "centroid_distance", "loss_i2t", "loss_t2i")
@@ -456,7 +482,9 @@ def _export_pair(
                 ).items()
             }
         recall = {"i2t": metric_values["recall_i2t"], "t2i": metric_values["recall_t2i"]}
-        retrieval_payload = _retrieval_payload(image, text, options.retrieval_k, recall)
+        retrieval_payload = _retrieval_payload(
+            blocks, tuple(dataset.modalities), options.retrieval_k, recall, metric_values.get("pairs")
+        )
         if embedded:
             retrieval_payload = without_lists(retrieval_payload)
         write_json_atomic(folder / "retrieval.json", retrieval_payload, schema="retrieval")
@@ -563,6 +591,9 @@ def run_export(
         pairs_embedded = 0
         for model_cfg in config.models:
             if not selection.model(model_cfg):
+                continue
+            if datasets and not any(model_cfg.datasets is None or n in model_cfg.datasets for n in datasets):
+                # None of its datasets in this run (--only DATASET): its entries and files are kept as they were.
                 continue
             with timer.stage("models"):
                 _say(f"model {model_cfg.spec}")

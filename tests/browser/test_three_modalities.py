@@ -14,6 +14,7 @@ import pytest
 from browser_support import FigurePage, QuietHandler
 from harness import SUBPATH, figure_config, prepare_root
 
+from exporter.contract import decode_array
 from tests.triplets import N, export_triplets
 
 
@@ -39,6 +40,7 @@ def test_three_modalities_preview_slider_and_table(browser, served3):
                 figure_config("explorer", "fig-3", dataset="triplets"),
                 figure_config("metrics", "fig-3m", dataset="triplets"),
                 figure_config("landscape", "fig-3l", dataset="triplets", options={"pair": "text-audio"}),
+                figure_config("retrieval", "fig-3r", dataset="triplets"),
             ],
         )
         # A cell in the audio (rows) x image (columns) quadrant.
@@ -72,6 +74,23 @@ def test_three_modalities_preview_slider_and_table(browser, served3):
         text_audio = next(p for p in gap["pairs"] if p["modalities"] == ["text", "audio"])
         cell = page.locator("#fig-3l tbody tr td").first.text_content()
         assert cell == f"{text_audio['landscape']['original']['distance']:.3f}"
+
+        # Retrieval searches every modality pair both ways: audio by image shows spectrograms,
+        # and the ranking is the exported one for that pair.
+        directions = page.eval_on_selector_all(
+            "#fig-3r select", "ss => ss.map(s => [...s.options].map(o => o.value))"
+        )
+        assert ["i2t", "t2i", "image>audio", "audio>image", "text>audio", "audio>text"] in directions
+        search = page.locator("#fig-3r select").nth(directions.index(next(d for d in directions if "i2t" in d)))
+        search.select_option("image>audio")
+        page.wait_for_function("() => document.querySelector('#fig-3r .fig-recall').textContent.includes('image → audio')")
+        retrieval = json.loads((served3[1] / "data/results/m3/triplets/retrieval.json").read_text())
+        pair = next(p for p in retrieval["pairs"] if p["modalities"] == ["image", "audio"])
+        shown = [int(i) for i in page.eval_on_selector_all("#fig-3r .fig-retrieval-hit", "hs => hs.map(h => h.dataset.index)")]
+        expected = decode_array(pair["i2t"]["indices"]).reshape(N, retrieval["k"])[0][: len(shown)]  # query 0
+        assert shown == [int(i) for i in expected]
+        first_hit = page.locator("#fig-3r .fig-retrieval-hit img").first
+        assert first_hit.get_attribute("alt").startswith("audio of item")
 
         # One table row per model and modality pair.
         pairs = page.eval_on_selector_all("#fig-3m tbody tr", "rows => rows.map(r => r.dataset.pair)")

@@ -49,6 +49,25 @@ def test_metrics_cover_every_modality_pair(exported):
         assert closed < 0.5 * metrics["pairs"][name]["centroid_distance"]
 
 
+def test_retrieval_covers_every_modality_pair(exported):
+    """Top-k lists for every further pair, both ways, equal a brute-force ranking of that pair."""
+    out, blocks = exported
+    manifest = json.loads((out / "manifest.json").read_text())
+    result = manifest["results"][0]
+    payload = json.loads((out / result["files"]["retrieval"]).read_text())
+    k = payload["k"]
+    pairs = {tuple(p["modalities"]): p for p in payload["pairs"]}
+    assert set(pairs) == {("image", "audio"), ("text", "audio")}
+    for (a, b), entry in pairs.items():
+        for direction, (query, gallery) in {"i2t": (a, b), "t2i": (b, a)}.items():
+            scores = blocks[query] @ blocks[gallery].T
+            expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            got = decode_array(entry[direction]["indices"]).reshape(N, k)
+            assert np.array_equal(got, expected), (a, b, direction)
+        assert entry["recall"]["i2t"] == result["metrics"]["pairs"][f"{a}-{b}"]["recall_i2t"]
+        assert entry["recall"]["t2i"] == result["metrics"]["pairs"][f"{a}-{b}"]["recall_t2i"]
+
+
 def test_gap_slider_closes_every_pair(exported):
     out, blocks = exported
     gap = json.loads((out / "results/m3/triplets/gap.json").read_text())

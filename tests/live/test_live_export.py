@@ -150,3 +150,29 @@ def test_gradcam_maps_and_the_pointing_game_are_exported(export):
     for row in rows:
         obj = next(o for o in scenes[row["item"]].objects if o.phrase() == row["text"])
         assert abs((row["box"][0] + row["box"][2]) / 2 - obj.x) < 1e-4
+
+
+def test_only_another_dataset_keeps_the_live_bundle(tmp_path):
+    """--only DATASET skips a model with no results there: its live entry (bundle, Grad-CAM,
+    pointing game) stays as the full export wrote it instead of being rewritten without datasets."""
+    from exporter.pipeline import run_export
+
+    config_text = CONFIG.replace('label = "tiny"', 'label = "tiny"\ndatasets = ["shapes"]') + (
+        '[[datasets]]\nname = "samples"\nkind = "samples"\ntemplates = ["{}"]\n'
+        '[[models]]\nspec = "pocket:tiny-other"\nlabel = "other"\ndatasets = ["samples"]\nlive = false\n'
+    )
+    monkey = pytest.MonkeyPatch()
+    monkey.setitem(registry.POCKET_MODELS, "tiny-live", tiny_spec())
+    monkey.setitem(registry.POCKET_MODELS, "tiny-other", tiny_spec())
+    try:
+        config = parse_config(config_text, tmp_path / "export.toml")
+        out = tmp_path / "data"
+        run_export(config, out, cache_dir=tmp_path / "cache", device="cpu")
+        before = _load(out / "manifest.json")
+        run_export(config, out, cache_dir=tmp_path / "cache", device="cpu", only={"samples"})
+        after = _load(out / "manifest.json")
+    finally:
+        monkey.undo()
+    assert "shapes" in before["live"][0]["pointing_game"], "the full export measures the pointing game"
+    assert after["live"] == before["live"]
+    assert {r["model"] for r in after["results"]} == {"pocket:tiny-live", "pocket:tiny-other"}

@@ -2,14 +2,13 @@
 // top-k items of the other modality with their scores, the true match marked,
 // and the model's recall@k. Queries are chosen with native selects and buttons.
 // A result that ships embeddings.json has no lists: its top-k is ranked on demand
-// in the embedding worker (embedding-source.js).
+// (embedding-source.js: on the page for a small gallery, else in the worker).
 
 import { decodeArray } from "../contract.js";
 import { el, selectControl, badgeSlot, modelLabel, formatNumber } from "../dom.js";
 import { figure, pickModel } from "../figure.js";
+import { modalityView } from "../preview.js";
 import { hasEmbeddings, openEmbeddings } from "../embedding-source.js";
-
-const DIRECTIONS = { i2t: "image → text", t2i: "text → image" };
 
 function itemView(item, modality) {
   if (modality === "image" && item.imageUrl) {
@@ -18,7 +17,36 @@ function itemView(item, modality) {
     const img = el("img", { src: item.imageUrl, alt: `image ${item.id}`, attrs: { decoding: "async", loading: "lazy" } });
     return credit ? el("span", { class: "fig-retrieval-image" }, [img, el("span", { class: "fig-preview-credit", text: credit })]) : img;
   }
-  return el("p", { class: "fig-preview-caption", text: item.text });
+  if (modality === "text") return el("p", { class: "fig-preview-caption", text: item.text });
+  // An image that is not redistributed, or a further modality (audio, molecule ...): its own
+  // preview image, or its text.
+  const view = modalityView(item, modality);
+  if (view.imageUrl) return el("img", { src: view.imageUrl, alt: view.alt, attrs: { decoding: "async", loading: "lazy" } });
+  return el("p", { class: "fig-preview-caption", text: view.text || item.text });
+}
+
+/**
+ * Every searchable direction: the first modality pair as i2t/t2i, then each further pair both ways.
+ * A result that ships embeddings.json has no lists: its routes name the modalities' rows, ranked on demand.
+ */
+function routesOf(retrieval, modalities, ranked) {
+  const [first, second] = modalities;
+  const routes = [];
+  const add = (key, query, result, lists, recall) => routes.push({
+    key, query, result, recall,
+    label: `${query} → ${result}`,
+    ...(ranked
+      ? { from: modalities.indexOf(query), to: modalities.indexOf(result) }
+      : { indices: decodeArray(lists.indices), scores: decodeArray(lists.scores) }),
+  });
+  add("i2t", first, second, retrieval.i2t, retrieval.recall.i2t);
+  add("t2i", second, first, retrieval.t2i, retrieval.recall.t2i);
+  for (const pair of retrieval.pairs || []) {
+    const [a, b] = pair.modalities;
+    add(`${a}>${b}`, a, b, pair.i2t, pair.recall.i2t);
+    add(`${b}>${a}`, b, a, pair.t2i, pair.recall.t2i);
+  }
+  return routes;
 }
 
 function truncate(text, length = 60) {
@@ -33,18 +61,14 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
   let ranker = hasEmbeddings(ctx, model) ? await openEmbeddings(ctx, model) : null;
   arrived();
   const items = itemsFile.items;
-  let direction = options.direction === "t2i" ? "t2i" : "i2t";
+  const modalities = itemsFile.modalities || ["image", "text"];
+  let routes = [];
+  const decode = () => { routes = routesOf(retrieval, modalities, Boolean(ranker)); };
+  decode();
+  let direction = routes.some((r) => r.key === options.direction) ? options.direction : "i2t";
+  const route = () => routes.find((r) => r.key === direction) || routes[0];
   let query = Math.max(0, Math.min(items.length - 1, options.query ?? 0));
   const shown = () => Math.min(options.k || retrieval.k, retrieval.k);
-  let decoded = null;
-  const decode = () => {
-    if (ranker) { decoded = null; return; }
-    decoded = {
-      i2t: { indices: decodeArray(retrieval.i2t.indices), scores: decodeArray(retrieval.i2t.scores) },
-      t2i: { indices: decodeArray(retrieval.t2i.indices), scores: decodeArray(retrieval.t2i.scores) },
-    };
-  };
-  decode();
 
   const queryBox = el("div", { class: "fig-query-item" });
   const results = el("ol", { class: "fig-retrieval-list", attrs: { "aria-live": "polite" } });
@@ -55,14 +79,14 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
 
   const queryOptions = () => items.map((item, i) => ({
     value: String(i),
-    label: direction === "i2t" ? `${i + 1}. image ${item.id}` : `${i + 1}. ${truncate(item.text)}`,
+    label: route().query === "text" ? `${i + 1}. ${truncate(item.text)}` : `${i + 1}. ${route().query} ${item.id}`,
   }));
   const querySelect = selectControl("Query", queryOptions(), String(query), (v) => { query = Number(v); update(); });
   const prev = el("button", { type: "button", text: "◀ previous", attrs: { "aria-label": "previous query" } });
   const next = el("button", { type: "button", text: "next ▶", attrs: { "aria-label": "next query" } });
   prev.addEventListener("click", () => { query = (query - 1 + items.length) % items.length; update(); });
   next.addEventListener("click", () => { query = (query + 1) % items.length; update(); });
-  const directionSelect = selectControl("Search", Object.entries(DIRECTIONS).map(([value, label]) => ({ value, label })), direction, (v) => {
+  const directionSelect = selectControl("Search", routes.map((r) => ({ value: r.key, label: r.label })), direction, (v) => {
     direction = v;
     querySelect.select.replaceChildren(...queryOptions().map((o) => el("option", { value: o.value, text: o.label })));
     update();
@@ -74,25 +98,25 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
     model = nextModel; retrieval = data; ranker = nextRanker; decode(); update();
   });
 
-  /** The top shown() of (direction, query): [{index, score}], from the lists or ranked now. */
-  async function topList() {
+  /** The top shown() of the route for the query: [{index, score}], from its lists or ranked now. */
+  async function topList(current) {
     const n = items.length;
-    if (ranker) return ranker.topK(direction === "i2t" ? query : n + query, direction === "i2t" ? n : 0, n, shown());
-    const { indices, scores } = decoded[direction];
+    if (ranker) return ranker.topK(current.from * n + query, current.to * n, n, shown());
     const k = retrieval.k;
-    return Array.from({ length: shown() }, (_, j) => ({ index: indices[query * k + j], score: scores[query * k + j] }));
+    return Array.from({ length: shown() }, (_, j) => ({ index: current.indices[query * k + j], score: current.scores[query * k + j] }));
   }
 
   let token = 0;
   async function update() {
     const mine = ++token;
     querySelect.select.value = String(query);
-    const [qMod, rMod] = direction === "i2t" ? ["image", "text"] : ["text", "image"];
+    const current = route();
+    const [qMod, rMod] = [current.query, current.result];
     const item = items[query];
     queryBox.replaceChildren(el("span", { class: "fig-preview-tag", text: `query: ${qMod} #${query} · ${item.id}` }), itemView(item, qMod));
     let best;
     try {
-      best = await topList();
+      best = await topList(current);
     } catch (error) {
       if (mine === token) found.textContent = `Could not rank the ${rMod}s: ${error.message}`;
       return;
@@ -113,8 +137,8 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
     }
     results.replaceChildren(...hits);
     found.textContent = rank >= 0 ? `The paired ${rMod} is at rank ${rank + 1}.` : `The paired ${rMod} is not in the top ${shown()}.`;
-    const r = retrieval.recall[direction];
-    recallLine.textContent = `${modelLabel(model)}, ${DIRECTIONS[direction]} over all ${items.length} queries: R@1 ${formatNumber(r.r1, 2)} · R@5 ${formatNumber(r.r5, 2)} · R@10 ${formatNumber(r.r10, 2)}`;
+    const r = current.recall;
+    recallLine.textContent = `${modelLabel(model)}, ${current.label} over all ${items.length} queries: R@1 ${formatNumber(r.r1, 2)} · R@5 ${formatNumber(r.r5, 2)} · R@10 ${formatNumber(r.r10, 2)}`;
     badge.show(model);
     mount.dataset.model = model.name;
     root.dataset.shown = `${direction}:${query}`; // what the list shows (tests wait for it)
