@@ -129,3 +129,18 @@ def test_link_preview_card_draws_an_embeddings_result(tmp_path: Path) -> None:
     assert a.shape == b.shape
     assert np.abs(a - b).mean() < 3  # the same picture, up to int8 codes and the u1 step
     assert np.abs(a - b).max() < 60
+
+
+def test_retrieval_without_lists_keeps_every_pairs_recall() -> None:
+    from exporter.contract import encode_array, validate
+    from exporter.embedding_payload import without_lists
+
+    lists = {"indices": encode_array(np.zeros((2, 1), dtype=np.int64), "u2"), "scores": encode_array(np.ones((2, 1)), "u1")}
+    recall = {"i2t": {"r1": 1.0, "r5": 1.0, "r10": 1.0}, "t2i": {"r1": 0.5, "r5": 1.0, "r10": 1.0}}
+    full = {"k": 1, "i2t": lists, "t2i": lists, "recall": recall,
+            "pairs": [{"modalities": ["image", "audio"], "i2t": lists, "t2i": lists, "recall": recall}]}
+    slim = without_lists(full)
+    assert slim == {"k": 1, "recall": recall, "pairs": [{"modalities": ["image", "audio"], "recall": recall}]}
+    validate(slim, "retrieval", where="test")
+    with pytest.raises(ExportError):  # one direction's list without the other is not a valid file
+        validate({"k": 1, "i2t": lists, "recall": recall}, "retrieval", where="test")
