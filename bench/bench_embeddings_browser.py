@@ -84,7 +84,7 @@ async ([sel, count]) => {
 TOPK_JS = """
 async ([sel, count, n]) => {
   const root = document.querySelector(`${sel} .fig-retrieval`);
-  const select = root.querySelectorAll(".fig-controls select")[1];
+  const select = root.querySelectorAll(".fig-controls select, .fig-controls input[type=number]")[1];
   const listed = [], painted = [];
   for (let i = 0; i < count; i++) {
     const query = (i * 7919) % n;

@@ -92,7 +92,7 @@ def _result(out: Path, kind: str) -> dict:
     return json.loads((out / manifest["results"][0]["files"][kind]).read_text(encoding="utf-8"))
 
 
-def _dequantised(out: Path) -> tuple[np.ndarray, np.ndarray]:
+def _dequantised(out: Path) -> tuple[np.ndarray, np.ndarray]:  # noqa: D103
     """The unit rows the page decodes, and the closing offsets."""
     emb = _result(out, "embeddings")
     rows, dims = map(int, emb["vectors"]["shape"].split(","))
@@ -310,3 +310,39 @@ def test_compare_closed_variant_from_embeddings(browser, exports) -> None:
         assert np.abs(_cells(drawn) - _expected(drawn, moved @ moved.T)).max() < 1e-4
         assert drawn["fraction"] == last["fraction"]
         assert page.locator("#fig-e .fig-shared-bar span").first.text_content() == f"{last['matrix_range'][0]:.2f}"
+
+
+def test_large_sample_retrieval_takes_the_query_as_a_number(browser, tmp_path) -> None:
+    """Above 2,000 queries the figure offers a number box, not a select of every item; ranking stays exact."""
+    import functools
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from browser_support import FigurePage, QuietHandler
+
+    from bench.bench_embeddings_browser import write_export
+
+    rng = np.random.default_rng(2)
+    n = 2100
+    blocks = [rng.normal(size=(n, 16)) + s for s in (0.5, -0.5)]
+    blocks = [b / np.linalg.norm(b, axis=1, keepdims=True) for b in blocks]
+    write_export(tmp_path / "data", blocks, True)
+    top = prepare_root(tmp_path / "served", tmp_path / "data")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(tmp_path / "served")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fp = FigurePage(browser, (f"http://127.0.0.1:{server.server_address[1]}/repo/", top))
+    try:
+        page = fp.open("emb-many", [figure_config("retrieval", "fig-r", dataset="synthetic")])
+        assert page.locator("#fig-r .fig-controls select").count() == 1  # the direction only
+        box = page.locator("#fig-r .fig-controls input[type=number]")
+        box.fill("1999")
+        box.dispatch_event("change")
+        page.wait_for_function("() => document.querySelector('#fig-r .fig-retrieval').dataset.shown === 'i2t:1999'")
+        shown = page.evaluate("() => [...document.querySelectorAll('#fig-r .fig-retrieval-hit')].map((h) => Number(h.dataset.index))")
+        values, _ = _dequantised(tmp_path / "data")
+        scores = values[1999] @ values[n:].T
+        assert shown == np.argsort(-scores, kind="stable")[:10].tolist()
+        fp.assert_clean()
+    finally:
+        fp.context.close()
+        server.shutdown()

@@ -61,7 +61,8 @@ export function openEmbeddings(ctx, model, datasetName) {
   if (!opened.has(url)) {
     const pending = (async () => {
       const { ask } = startWorker(url);
-      const store = buildStore(await ask({ type: "open", url }));
+      const opened = await ask({ type: "open", url });
+      const store = opened.invNorm ? opened : buildStore(opened); // the worker sends the built store
       const scratch = new Float32Array(2 * store.dims);
       return {
         n: store.n, k: store.k, rows: store.rows, dims: store.dims,

@@ -21,8 +21,10 @@ async function open(url) {
   if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status}`);
   const parts = storeParts(await response.json());
   store = buildStore(parts);
-  const copy = { ...parts, codes: parts.codes.slice(), scales: parts.scales.slice(), offsets: parts.offsets.slice() };
-  return { parts: copy, transfer: [copy.codes.buffer, copy.scales.buffer, copy.offsets.buffer] };
+  // The page gets a copy of the whole store (its per-row arrays too: no second pass there).
+  const copy = { ...store };
+  for (const key of ["codes", "scales", "offsets", "invNorm", "selfDot", "offNorm2"]) copy[key] = store[key].slice();
+  return { parts: copy, transfer: ["codes", "scales", "offsets", "invNorm", "selfDot", "offNorm2"].map((key) => copy[key].buffer) };
 }
 
 function needStore() {

@@ -5,7 +5,7 @@
 // (embedding-source.js: on the page for a small gallery, else in the worker).
 
 import { decodeArray } from "../contract.js";
-import { el, selectControl, badgeSlot, modelLabel, formatNumber } from "../dom.js";
+import { el, selectControl, badgeSlot, modelLabel, formatNumber, uniqueId } from "../dom.js";
 import { figure, pickModel } from "../figure.js";
 import { modalityView } from "../preview.js";
 import { hasEmbeddings, openEmbeddings } from "../embedding-source.js";
@@ -49,6 +49,23 @@ function routesOf(retrieval, modalities, ranked) {
   return routes;
 }
 
+const MAX_SELECT_QUERIES = 2000;
+
+/** The query as a number box (0-based index, like the select's values): {element, select, numbered}. */
+function numberQuery(count, value, onChange) {
+  const id = uniqueId("fig-query");
+  const input = el("input", { id, type: "number", class: "fig-select", attrs: { min: "0", max: String(count - 1), step: "1" } });
+  input.value = String(value);
+  input.addEventListener("change", () => {
+    const v = Math.round(Number(input.value));
+    if (Number.isFinite(v)) onChange(Math.max(0, Math.min(count - 1, v)));
+  });
+  const element = el("div", { class: "fig-control" }, [
+    el("label", { class: "fig-control-label", text: `Query (0–${count - 1})`, attrs: { for: id } }), input,
+  ]);
+  return { element, select: input, numbered: true };
+}
+
 function truncate(text, length = 60) {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
@@ -81,14 +98,19 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
     value: String(i),
     label: route().query === "text" ? `${i + 1}. ${truncate(item.text)}` : `${i + 1}. ${route().query} ${item.id}`,
   }));
-  const querySelect = selectControl("Query", queryOptions(), String(query), (v) => { query = Number(v); update(); });
+  // A few thousand queries fit a select; more (a large figure sample) get a number box:
+  // a select of 10,000 options costs more to update than ranking the gallery does.
+  const querySelect = items.length <= MAX_SELECT_QUERIES
+    ? selectControl("Query", queryOptions(), String(query), (v) => { query = Number(v); update(); })
+    : numberQuery(items.length, query, (v) => { query = v; update(); });
   const prev = el("button", { type: "button", text: "◀ previous", attrs: { "aria-label": "previous query" } });
   const next = el("button", { type: "button", text: "next ▶", attrs: { "aria-label": "next query" } });
   prev.addEventListener("click", () => { query = (query - 1 + items.length) % items.length; update(); });
   next.addEventListener("click", () => { query = (query + 1) % items.length; update(); });
   const directionSelect = selectControl("Search", routes.map((r) => ({ value: r.key, label: r.label })), direction, (v) => {
     direction = v;
-    querySelect.select.replaceChildren(...queryOptions().map((o) => el("option", { value: o.value, text: o.label })));
+    if (querySelect.numbered) querySelect.select.value = String(query);
+    else querySelect.select.replaceChildren(...queryOptions().map((o) => el("option", { value: o.value, text: o.label })));
     update();
   });
   const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, async (v) => {
