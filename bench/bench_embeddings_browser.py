@@ -331,10 +331,12 @@ def measure(browser, n: int, dim: int, workdir: Path) -> None:
     first = rendered["fig-h"] / 1000
     total_heap = peak + (worker_heap / 1e6 if worker_heap else worker_peak)
     flag = lambda ok: "meets" if ok else "ABOVE"  # noqa: E731
-    print(f"    {n:>7} pairs: bytes shipped {shipped / 1e6:7.2f} MB ({flag(shipped / 1e6 <= BYTES_TARGET_MB)} {BYTES_TARGET_MB:.0f} MB; "
+    print(f"    {n:>7} pairs: bytes shipped with all {n} pairs as the figure sample {shipped / 1e6:7.2f} MB "
+          f"({flag(shipped / 1e6 <= BYTES_TARGET_MB)} {BYTES_TARGET_MB:.0f} MB; an export ships its figure sample: bench_scale.py; "
           f"embeddings.json {sizes['results/synthetic/synthetic/embeddings.json'] / 1e6:.2f} MB, items.json "
           f"{sizes['datasets/synthetic/items.json'] / 1e6:.2f} MB; today's six u1 matrices would be {6 * (2 * n) ** 2 * 4 / 3 / 1e6:,.0f} MB)")
-    print(f"             heatmap first render {first:5.2f} s ({flag(first <= FIRST_RENDER_TARGET_S)} {FIRST_RENDER_TARGET_S} s at 10k); "
+    target = f" ({flag(first <= FIRST_RENDER_TARGET_S)} {FIRST_RENDER_TARGET_S} s)" if n == 10_000 else " (the 1.5 s target is at 10,000 pairs)"
+    print(f"             heatmap first render {first:5.2f} s{target}; "
           f"every pixel at {final:5.2f} s (a quarter-resolution picture first); retrieval first render {rendered['fig-r'] / 1000:5.2f} s")
     print(f"             hover p95 {p95(hovers):5.1f} ms (p50 {statistics.median(hovers):4.1f}), top-10 p95 {p95(topk):5.1f} ms "
           f"(p50 {statistics.median(topk):4.1f}; the ranked list in the page {p95(listed):5.1f} ms) "
