@@ -228,7 +228,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         workdir = Path(tmp)
         print(f"(a) export of synthetic {args.dim}-d precomputed pairs (fresh process each):")
-        sizes = [int(s) for s in args.sizes.split(",")]
+        sizes = [int(s) for s in args.sizes.split(",") if s]
         for n in sizes:
             export_at(n, args.dim, workdir)
         if 100_000 not in sizes:
