@@ -48,7 +48,7 @@ bench: $(FULL_STAMP)
 	$(PY) bench/run_all.py
 
 lint: $(FULL_STAMP)
-	$(PY) -m ruff check exporter sitebuild outfolder tests bench
+	$(PY) -m ruff check exporter sitebuild outfolder headless tests bench
 
 clean:
 	rm -rf $(SITE) .cache .pytest_cache

@@ -32,29 +32,27 @@ Prints figures; never asserts.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "browser"))
 
-from harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
-
+from bench.synthetic import synthetic_blocks  # noqa: E402
 from exporter.analyses import gap_shift  # noqa: E402
 from exporter.contract import SCHEMA_VERSION, encode_array  # noqa: E402
 from exporter.embedding_payload import embeddings_payload, similarity_range  # noqa: E402
 from exporter.gap_files import matrix_range  # noqa: E402
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
+from headless.server import serve  # noqa: E402
 
 SEED = 31415
 FIRST_RENDER_TARGET_S = 1.5
@@ -125,23 +123,10 @@ async ([sel]) => {
 """
 
 
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-
 def synthetic(n: int, dim: int) -> list[np.ndarray]:
-    """The same CLIP-like synthetic pairs as bench_scale.py."""
-    from bench.bench_scale import _unit, synthetic_block
-
-    rng = np.random.default_rng(SEED)
-    basis = rng.normal(size=(6, dim)).astype(np.float32)
-    offset = _unit(rng.normal(size=(1, dim)).astype(np.float32))[0]
-    return list(synthetic_block(rng, n, basis, offset))
+    """The same CLIP-like synthetic pairs as bench_scale.py (bench/synthetic.py)."""
+    parts = list(synthetic_blocks(n, dim, SEED))
+    return [np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])]
 
 
 class _Dataset:
@@ -213,17 +198,15 @@ def write_export(folder: Path, blocks: list[np.ndarray], embedded: bool) -> dict
 
 
 class Site:
-    """The harness tree over one export, served on 127.0.0.1."""
+    """The harness tree over one export, served on 127.0.0.1 (headless.server)."""
 
     def __init__(self, root: Path, data: Path):
         self.top = prepare_root(root, data)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{SUBPATH}/"
+        self._stack = ExitStack()
+        self.url = self._stack.enter_context(serve(root)) + f"{SUBPATH}/"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._stack.close()
 
 
 def first_render(browser, site: Site, name: str, figures: list[dict], mbps: float | None, heap: bool = False):

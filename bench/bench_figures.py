@@ -14,23 +14,19 @@ Usage: python bench/bench_figures.py [--sizes 100,1000,5000] [--keep DIR]
 from __future__ import annotations
 
 import argparse
-import functools
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
-from harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
-
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
+from headless.server import serve  # noqa: E402
 from tests.fake_export import write_fake_export  # noqa: E402
 
 HOVER_JS = """
@@ -55,11 +51,6 @@ async ([sel, selector, count, seed]) => {
   return {times, changed};
 }
 """
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 def percentile(values, q):
@@ -94,57 +85,54 @@ def run(sizes, keep: Path | None):
                     )
                 export_s = time.perf_counter() - t
                 top = prepare_root(root, data)
-                server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-                threading.Thread(target=server.serve_forever, daemon=True).start()
-                base = f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/"
-                size_mb = (
-                    data / "results" / "pocket-bench" / "shapes" / "similarity.json"
-                ).stat().st_size / 1e6
-                for kind, selector in (
-                    ("heatmap", ".fig-matrix-overlay"),
-                    ("scatter", ".fig-scatter-overlay"),
-                ):
-                    page = browser.new_page(viewport={"width": 1100, "height": 900})
-                    errors = []
-                    page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-                    page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
-                    file = write_page(
-                        top, f"bench-{kind}", [figure_config(kind, "fig-b", models=["pocket:bench"])]
-                    )
-                    page.evaluate("() => 0")
-                    page.add_init_script(
-                        """document.addEventListener('figure-rendered', (e) => { window.__rendered = e.detail; });"""
-                    )
-                    t = time.perf_counter()
-                    page.goto(base + file)
-                    page.wait_for_function(
-                        "() => window.__rendered || document.querySelector('.fig-error')", timeout=120000
-                    )
-                    wall = time.perf_counter() - t
-                    detail = page.evaluate("() => window.__rendered")
-                    if detail is None or errors:
-                        raise SystemExit(
-                            f"{kind} at n={n} failed: {errors or page.locator('.fig-error').text_content()}"
+                with serve(root) as url:
+                    base = f"{url}{SUBPATH}/"
+                    size_mb = (
+                        data / "results" / "pocket-bench" / "shapes" / "similarity.json"
+                    ).stat().st_size / 1e6
+                    for kind, selector in (
+                        ("heatmap", ".fig-matrix-overlay"),
+                        ("scatter", ".fig-scatter-overlay"),
+                    ):
+                        page = browser.new_page(viewport={"width": 1100, "height": 900})
+                        errors = []
+                        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                        page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
+                        file = write_page(
+                            top, f"bench-{kind}", [figure_config(kind, "fig-b", models=["pocket:bench"])]
                         )
-                    hover = page.evaluate(HOVER_JS, ["#fig-b", selector, 200, 7])
-                    rows.append(
-                        {
-                            "kind": kind,
-                            "n": n,
-                            "cells": (2 * n) ** 2,
-                            "json_mb": size_mb,
-                            "export_s": export_s,
-                            "render_ms": detail["ms"],
-                            "total_ms": detail["total"],
-                            "page_s": wall,
-                            "p50": statistics.median(hover["times"]),
-                            "p95": percentile(hover["times"], 95),
-                            "changed": hover["changed"],
-                        }
-                    )
-                    page.close()
-                server.shutdown()
-                server.server_close()
+                        page.evaluate("() => 0")
+                        page.add_init_script(
+                            """document.addEventListener('figure-rendered', (e) => { window.__rendered = e.detail; });"""
+                        )
+                        t = time.perf_counter()
+                        page.goto(base + file)
+                        page.wait_for_function(
+                            "() => window.__rendered || document.querySelector('.fig-error')", timeout=120000
+                        )
+                        wall = time.perf_counter() - t
+                        detail = page.evaluate("() => window.__rendered")
+                        if detail is None or errors:
+                            raise SystemExit(
+                                f"{kind} at n={n} failed: {errors or page.locator('.fig-error').text_content()}"
+                            )
+                        hover = page.evaluate(HOVER_JS, ["#fig-b", selector, 200, 7])
+                        rows.append(
+                            {
+                                "kind": kind,
+                                "n": n,
+                                "cells": (2 * n) ** 2,
+                                "json_mb": size_mb,
+                                "export_s": export_s,
+                                "render_ms": detail["ms"],
+                                "total_ms": detail["total"],
+                                "page_s": wall,
+                                "p50": statistics.median(hover["times"]),
+                                "p95": percentile(hover["times"], 95),
+                                "changed": hover["changed"],
+                            }
+                        )
+                        page.close()
             browser.close()
     finally:
         if not keep:

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 LIGHTHOUSE = "lighthouse@12.2.3"
 LIGHTHOUSE_DIR = ROOT / ".cache" / "lighthouse-12.2.3"

@@ -14,7 +14,7 @@ Run: .venv/bin/python bench/bench_scale.py [--sizes 1000,10000,100000] [--dim 51
     (open_clip ViT-S-32 with random weights), each from a fresh cache;
     Ray's time includes starting its workers. Target: ratio >= 0.8.
 
-Synthetic pairs: unit vectors with a shared random component, a modality
+Synthetic pairs (bench/synthetic.py): unit vectors with a shared random component, a modality
 offset and noise, so the gap, loss and recall are neither trivial nor zero.
 Prints figures; never asserts.
 """
@@ -35,44 +35,29 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.synthetic import synthetic_blocks  # noqa: E402
+
 SEED = 31415
 RSS_TARGET_GB = 4.0
 OUTPUT_TARGET_MB = 30.0
 RAY_RATIO_TARGET = 0.8
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
-
-
-def synthetic_block(rng: np.random.Generator, count: int, basis: np.ndarray, offset: np.ndarray):
-    """Pairs sharing a direction in a 6-d content subspace, +-0.6 along a gap direction, 0.9 of noise.
-
-    CLIP-like at 1,000 pairs: centroid distance ~0.81, pair cosine ~0.30, R@1 ~0.58.
-    """
-    dim = basis.shape[1]
-    content = _unit(rng.normal(size=(count, basis.shape[0])).astype(np.float32) @ basis)
-    image = _unit(content + 0.6 * offset + 0.9 * _unit(rng.normal(size=(count, dim)).astype(np.float32)))
-    text = _unit(content - 0.6 * offset + 0.9 * _unit(rng.normal(size=(count, dim)).astype(np.float32)))
-    return image, text
-
-
 def synthetic_pairs(root: Path, n: int, dim: int) -> Path:
     """An `embeddings` dataset folder of n pairs (written in chunks, so the bench itself stays small)."""
-    rng = np.random.default_rng(SEED)
     (root / "m1").mkdir(parents=True, exist_ok=True)
     labels = ("animal", "vehicle", "food", "person", "landscape")
     with open(root / "pairs.jsonl", "w", encoding="utf-8") as out:
         for i in range(n):
             row = {"id": f"s{i}", "text": f"synthetic caption {i}", "label": labels[i % 5]}
             out.write(json.dumps(row) + "\n")
-    basis = rng.normal(size=(6, dim)).astype(np.float32)
-    offset = _unit(rng.normal(size=(1, dim)).astype(np.float32))[0]
     image = np.lib.format.open_memmap(root / "m1" / "image.npy", mode="w+", dtype=np.float32, shape=(n, dim))
     text = np.lib.format.open_memmap(root / "m1" / "text.npy", mode="w+", dtype=np.float32, shape=(n, dim))
-    for start in range(0, n, 10_000):
-        stop = min(n, start + 10_000)
-        image[start:stop], text[start:stop] = synthetic_block(rng, stop - start, basis, offset)
+    start = 0
+    for image_rows, text_rows in synthetic_blocks(n, dim, SEED):
+        stop = start + len(image_rows)
+        image[start:stop], text[start:stop] = image_rows, text_rows
+        start = stop
     image.flush()
     text.flush()
     del image, text

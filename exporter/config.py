@@ -25,6 +25,8 @@ class DatasetConfig:
     name: str
     kind: str
     options: dict[str, Any] = field(default_factory=dict)
+    # Descriptions whose Grad-CAM maps the live bundles precompute for every item (exporter/live).
+    saliency_descriptions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class ModelConfig:
     # Towers written for the page (exporter/live): "both", "text" or "off"; pocket models default to both.
     live: str = "off"
     live_int8: bool = False  # int8 weights for the text tower (about 4x smaller)
+    saliency_descriptions: tuple[str, ...] = ()  # added to each dataset's own (exporter/live)
     # Per-model overrides of [export] (e.g. twelve ablation checkpoints need no UMAP each).
     projections: tuple[str, ...] | None = None
     gap_fractions: tuple[float, ...] | None = None
@@ -284,7 +287,8 @@ def _check_dataset_options(kind: str, options: dict[str, Any], where: str) -> No
 
 
 def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
-    """live = true | false | "text"; pocket models write both towers unless told otherwise."""
+    """live = true | false | "text"; pocket models write both towers unless told otherwise, open_clip
+    models only when asked (their towers are large: the exporter warns above 20 MB)."""
     raw = table.get("live", spec.startswith("pocket:"))
     if raw is True:
         live = "both"
@@ -294,17 +298,38 @@ def _parse_live(table: dict, spec: str, where: str) -> tuple[str, bool]:
         live = "text"
     else:
         raise ExportError(f"{where}: 'live' must be true, false or \"text\", got {raw!r}")
-    if live != "off" and spec.startswith("open_clip:"):
-        # The towers export (exporter/live/towers.py, int8 too); the page lacks open_clip's BPE tokenizer.
-        raise ExportError(
-            f"{where}: open_clip models cannot run in the page yet (it has no BPE tokenizer); remove 'live'"
-        )
-    if live != "off" and not spec.startswith("pocket:"):
-        raise ExportError(f"{where}: only pocket: models can run in the page; remove 'live'")
+    if live != "off" and not spec.startswith(("pocket:", "open_clip:")):
+        raise ExportError(f"{where}: only pocket: and open_clip: models can run in the page; remove 'live'")
     live_int8 = _expect(table.get("live_int8", False), bool, where, "live_int8")
     if live_int8 and live == "off":
         raise ExportError(f"{where}: 'live_int8' needs live = true or \"text\"")
     return live, live_int8
+
+
+MAX_DESCRIPTIONS = 32
+MAX_DESCRIPTION_CHARS = 200
+
+
+def _parse_descriptions(table: dict, where: str) -> tuple[str, ...]:
+    """saliency_descriptions = ["a red circle", ...]: the Grad-CAM targets precomputed per item."""
+    raw = _expect(table.get("saliency_descriptions", []), list, where, "saliency_descriptions")
+    out: list[str] = []
+    for value in raw:
+        text = _expect(value, str, where, "saliency_descriptions entry").strip()
+        if not text:
+            raise ExportError(f"{where}: 'saliency_descriptions' has an empty description; remove it")
+        if len(text) > MAX_DESCRIPTION_CHARS:
+            raise ExportError(
+                f"{where}: saliency description '{text[:40]}...' is longer than {MAX_DESCRIPTION_CHARS} characters"
+            )
+        if text in out:
+            raise ExportError(f"{where}: saliency description '{text}' is listed twice")
+        out.append(text)
+    if len(out) > MAX_DESCRIPTIONS:
+        raise ExportError(
+            f"{where}: {len(out)} saliency descriptions; at most {MAX_DESCRIPTIONS} (each adds a map per item)"
+        )
+    return tuple(out)
 
 
 def parse_config(text: str, path: Path) -> ExportConfig:
@@ -333,9 +358,12 @@ def parse_config(text: str, path: Path) -> ExportConfig:
             raise ExportError(f"{where}: dataset name '{name}' must be lowercase letters, digits, '-' or '_'")
         if any(d.name == name for d in datasets):
             raise ExportError(f"{where}: dataset name '{name}' is used twice; give each a distinct 'name'")
-        options_table = {k: v for k, v in table.items() if k not in ("name", "kind")}
+        options_table = {k: v for k, v in table.items() if k not in ("name", "kind", "saliency_descriptions")}
         _check_dataset_options(kind, options_table, where)
-        datasets.append(DatasetConfig(name=name, kind=kind, options=options_table))
+        described = _parse_descriptions(table, where)
+        datasets.append(
+            DatasetConfig(name=name, kind=kind, options=options_table, saliency_descriptions=described)
+        )
 
     raw_models = _expect(data.get("models", []), list, str(path), "models")
     if not raw_models and not data.get("augmentation_series"):
@@ -346,7 +374,19 @@ def parse_config(text: str, path: Path) -> ExportConfig:
         where = f"{path} [[models]] #{index}"
         _expect(table, dict, where, "models entry")
         _check_keys(
-            table, {"spec", "label", "slug", "datasets", "live", "live_int8", "projections", "gap_fractions"}, where
+            table,
+            {
+                "spec",
+                "label",
+                "slug",
+                "datasets",
+                "live",
+                "live_int8",
+                "projections",
+                "gap_fractions",
+                "saliency_descriptions",
+            },
+            where,
         )
         spec = _expect(table.get("spec", ""), str, where, "spec").strip()
         if not spec:
@@ -364,6 +404,11 @@ def parse_config(text: str, path: Path) -> ExportConfig:
                     raise ExportError(f"{where}: unknown dataset '{name}'{_closest(name, dataset_names)}")
         label = _expect(table.get("label", spec), str, where, "label")
         live, live_int8 = _parse_live(table, spec, where)
+        described = _parse_descriptions(table, where)
+        if described and live != "both":
+            raise ExportError(
+                f"{where}: 'saliency_descriptions' needs the image tower in the page (live = true)"
+            )
         overrides = {key: table[key] for key in ("projections", "gap_fractions") if key in table}
         parsed, _ = _parse_options(overrides, where) if overrides else (None, None)
         models.append(
@@ -374,6 +419,7 @@ def parse_config(text: str, path: Path) -> ExportConfig:
                 datasets=only,
                 live=live,
                 live_int8=live_int8,
+                saliency_descriptions=described,
                 projections=parsed.projections if "projections" in overrides else None,
                 gap_fractions=parsed.gap_fractions if "gap_fractions" in overrides else None,
             )

@@ -635,8 +635,21 @@ def run_export(
                         for n, (_, shown) in datasets.items()
                         if model_cfg.datasets is None or n in model_cfg.datasets
                     ]
+                    described = {  # the dataset's saliency descriptions, then the model's
+                        d.name: d.saliency_descriptions + model_cfg.saliency_descriptions
+                        for d in config.datasets
+                    }
                     live_entries.append(
-                        export_live(model, model_cfg, used, staging, options, cache_dir=cache_dir, say=_say)
+                        export_live(
+                            model,
+                            model_cfg,
+                            used,
+                            staging,
+                            options,
+                            cache_dir=cache_dir,
+                            say=_say,
+                            descriptions=described,
+                        )
                     )
             dynamics_file = getattr(getattr(model, "artifact", None), "dynamics_file", None)
             training_dataset = _training_dataset(config, datasets)

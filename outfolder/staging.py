@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -59,8 +60,10 @@ def staged_folder(out_dir: Path) -> Iterator[Path]:
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-{os.getpid()}-", dir=out_dir.parent))
+    prefix = f".{out_dir.name}.staging-{os.getpid()}-"
+    staging = None
     try:
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir.parent))
         try:
             yield staging
         except Exception as error:
@@ -84,7 +87,12 @@ def staged_folder(out_dir: Path) -> Iterator[Path]:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        # A signal (SIGTERM) can land inside mkdtemp or before `staging` is bound: remove every
+        # staging folder of this process for out_dir, not only the one we know of.
+        leftovers = {staging} if staging is not None else set()
+        leftovers.update(out_dir.parent.glob(glob.escape(prefix) + "*"))
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True)
         raise
 
 

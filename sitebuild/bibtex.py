@@ -1,4 +1,4 @@
-"""A small BibTeX reader and formatter for the article's references.
+"""A small BibTeX reader and formatter for the article's references, and the article's own entry.
 
 Why not a library: we need line numbers for every entry (so a bad entry fails
 the build with ``references.bib:LINE``) and only the common subset of BibTeX —
@@ -7,6 +7,7 @@ entries, @string macros, braces/quotes, ``#`` concatenation and LaTeX accents.
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
 import re
 import unicodedata
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitebuild.errors import BuildError, location
+from sitebuild.sources import Author, FrontMatter
 
 _MONTHS = {
     m: str(i + 1)
@@ -262,6 +264,65 @@ def load_bibliography(path: Path) -> Bibliography:
         return Bibliography(path=None)
     text = path.read_text(encoding="utf-8")
     return Bibliography(entries=_Reader(text, path).read(), path=path)
+
+
+# -- the article's own entry (the page's "Cite" box) ----------------------------------------------------
+
+
+def _key_word(name: str) -> str:
+    """A name's letters and digits, lower case: the author part of a citation key."""
+    return re.sub(r"[\W_]+", "", name.lower())
+
+
+def _name_parts(author: Author) -> tuple[str, str]:
+    """(given, last) of a person; an organisation is all "last", as BibTeX's {Braced Name}."""
+    if author.organisation:
+        return "", author.name
+    parts = split_authors(author.name)
+    return parts[0] if parts else ("", author.name)
+
+
+def article_bibtex(front: FrontMatter) -> str:
+    """A BibTeX entry readers can copy to cite the article."""
+    first = front.authors[0] if front.authors else None
+    year = front.year or str(_dt.date.today().year)
+    title_word = next((w for w in re.findall(r"[A-Za-z]+", front.title) if len(w) > 3), "article")
+    author_word = _key_word(_name_parts(first)[1]) if first else ""
+    key = front.citation_key or f"{author_word or 'anonymous'}{year}{title_word.lower()}"
+    authors = " and ".join(
+        f"{last}, {given}" if given else (f"{{{last}}}" if a.organisation else last)
+        for a in front.authors
+        for given, last in [_name_parts(a)]
+    )
+    fields = [("author", authors), ("title", front.title)]
+    if front.journal:
+        fields.append(("journal", front.journal))
+    fields.append(("year", year))
+    if front.url:
+        fields.append(("url", front.url))
+    if front.doi:
+        fields.append(("doi", front.doi))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
+    kind = "article" if front.journal else "misc"
+    return f"@{kind}{{{key},\n{body}\n}}"
+
+
+def article_citation_text(front: FrontMatter) -> str:
+    """The same as one line of text: "Last, F. (year). Title. Journal. link"."""
+    names = []
+    for author in front.authors:
+        given, last = _name_parts(author)
+        given_initials = " ".join(p[0] + "." for p in given.split() if p)
+        names.append(f"{last}, {given_initials}".strip(", "))
+    people = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
+    text = f"{people} ({front.year or 'n.d.'}). {front.title}."
+    if front.journal:
+        text += f" {front.journal}."
+    if front.doi:
+        text += f" https://doi.org/{front.doi}"
+    elif front.url:
+        text += f" {front.url}"
+    return text.strip()
 
 
 # -- formatting ---------------------------------------------------------------------------------------

@@ -22,14 +22,21 @@ from markupsafe import Markup
 
 from outfolder import OutputFolderError, claimed_output
 from outfolder.guard import check_output_path
-from sitebuild.bibtex import Bibliography, format_entry_html, load_bibliography, split_authors
+from sitebuild.bibtex import (
+    Bibliography,
+    article_bibtex,
+    article_citation_text,
+    format_entry_html,
+    load_bibliography,
+)
 from sitebuild.data import DataIndex, file_hash
+from sitebuild.directives import Context, Heading
 from sitebuild.errors import BuildError, location
 from sitebuild.figures import Figure, size_label
 from sitebuild.linkpreview import OG_HEIGHT, OG_WIDTH, matrix_png, plain_text
-from sitebuild.markdown import Context, Heading, make_markdown, render_markdown, slugify
+from sitebuild.markdown import make_markdown, render_markdown
 from sitebuild.preload import first_figure_data, module_closure
-from sitebuild.sources import ArticleSource, Author, FrontMatter, Segment, SourceMap, load_article
+from sitebuild.sources import ArticleSource, FrontMatter, Segment, SourceMap, load_article
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO_ROOT / "site"
@@ -106,58 +113,6 @@ def _display_date(value: str | None) -> str | None:
     except ValueError:
         return value
     return f"{day:%B} {day.day}, {day.year}"
-
-
-def _name_parts(author: Author) -> tuple[str, str]:
-    """(given, last) of a person; an organisation is all "last", as BibTeX's {Braced Name}."""
-    if author.organisation:
-        return "", author.name
-    parts = split_authors(author.name)
-    return parts[0] if parts else ("", author.name)
-
-
-def article_bibtex(front: FrontMatter) -> str:
-    """A BibTeX entry readers can copy to cite the article."""
-    first = front.authors[0] if front.authors else None
-    year = front.year or str(_dt.date.today().year)
-    title_word = next((w for w in re.findall(r"[A-Za-z]+", front.title) if len(w) > 3), "article")
-    key = (
-        front.citation_key
-        or f"{slugify(_name_parts(first)[1] if first else 'anonymous').replace('-', '')}{year}{title_word.lower()}"
-    )
-    authors = " and ".join(
-        f"{last}, {given}" if given else (f"{{{last}}}" if a.organisation else last)
-        for a in front.authors
-        for given, last in [_name_parts(a)]
-    )
-    fields = [("author", authors), ("title", front.title)]
-    if front.journal:
-        fields.append(("journal", front.journal))
-    fields.append(("year", year))
-    if front.url:
-        fields.append(("url", front.url))
-    if front.doi:
-        fields.append(("doi", front.doi))
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
-    kind = "article" if front.journal else "misc"
-    return f"@{kind}{{{key},\n{body}\n}}"
-
-
-def article_citation_text(front: FrontMatter) -> str:
-    names = []
-    for author in front.authors:
-        given, last = _name_parts(author)
-        initials = " ".join(p[0] + "." for p in given.split() if p)
-        names.append(f"{last}, {initials}".strip(", "))
-    people = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
-    text = f"{people} ({front.year or 'n.d.'}). {front.title}."
-    if front.journal:
-        text += f" {front.journal}."
-    if front.doi:
-        text += f" https://doi.org/{front.doi}"
-    elif front.url:
-        text += f" {front.url}"
-    return text.strip()
 
 
 def _affiliations(front: FrontMatter) -> tuple[list[str], list[dict[str, Any]]]:
@@ -434,4 +389,4 @@ def build_site(
     )
 
 
-__all__ = ["BuildReport", "build_site", "article_bibtex"]
+__all__ = ["BuildReport", "build_site"]

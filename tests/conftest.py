@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from headless.chromium import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,28 @@ def random_pocket_model(name: str = "pocket:infonce", seed: int = 5, **spec_over
     return OpenClipModel(clip.eval(), preprocess, tokenizer, torch.device("cpu"), info)
 
 
+def random_open_clip_model(arch: str, name: str | None = None, seed: int = 3) -> OpenClipModel:
+    """An open_clip architecture (e.g. the session's tiny ViT) at random weights, with open_clip's
+    own tokenizer and eval transform, behind the exporter's model interface."""
+    torch.manual_seed(seed)
+    clip, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
+    with torch.no_grad():
+        clip.logit_scale.fill_(float(np.log(50.0)))
+    info = ModelInfo(
+        name=name or f"open_clip:{arch}:random",
+        family="clip",
+        objective="infonce",
+        weights="random",
+        logit_scale=50.0,
+        logit_bias=None,
+        embed_dim=int(clip.text_projection.shape[1]),
+        trained=False,
+        description="random weights (test)",
+        cache_key=f"test-oc-{seed}",
+    )
+    return OpenClipModel(clip.eval(), preprocess, open_clip.get_tokenizer(arch), torch.device("cpu"), info)
+
+
 def _calibrate_batch_norm(clip) -> None:
     """Set BatchNorm statistics from a batch of scenes: at initialisation (mean 0, variance 1) a
     random ResNet maps every image to nearly the same vector, which would make a match test weak."""
@@ -79,13 +101,22 @@ def dataset_from_export(data_dir: Path, name: str) -> PairDataset:
     return PairDataset(name=name, kind="test", description="test", items=items)
 
 
-def add_live_bundle(data_dir: Path, model_name: str = "pocket:infonce", datasets=("shapes",), **kwargs):
-    """Write live/<slug>/ for a random pocket-architecture model; return (model, datasets, entry)."""
+def add_live_bundle(
+    data_dir: Path,
+    model_name: str = "pocket:infonce",
+    datasets=("shapes",),
+    *,
+    model=None,
+    live="both",
+    **kwargs,
+):
+    """Write live/<slug>/ for a random model (the pocket architecture unless ``model`` is given);
+    return (model, datasets, entry)."""
     data_dir = Path(data_dir)
     manifest_file = data_dir / "manifest.json"
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     slug = next(m["slug"] for m in manifest["models"] if m["name"] == model_name)
-    model = random_pocket_model(model_name)
+    model = model if model is not None else random_pocket_model(model_name)
     found = [dataset_from_export(data_dir, name) for name in datasets]
     vectors = {
         d.name: {
@@ -94,7 +125,7 @@ def add_live_bundle(data_dir: Path, model_name: str = "pocket:infonce", datasets
         }
         for d in found
     }
-    cfg = ModelConfig(spec=model_name, label=model_name, slug=slug, live="both", **kwargs)
+    cfg = ModelConfig(spec=model_name, label=model_name, slug=slug, live=live, **kwargs)
     entry = write_live_bundle(
         model, cfg, found, vectors, data_dir, methods=("gap", "pca"), seed=31415, say=lambda _m: None
     )

@@ -27,6 +27,7 @@ from exporter.analyses import projection
 from exporter.config import ModelConfig
 from exporter.contract import encode_array, write_bytes_atomic, write_json_atomic
 from exporter.errors import ExportError
+from exporter.live.rollout import rollout_payload, rollout_support
 from exporter.live.saliency import saliency_payload
 from exporter.live.tokenizers import describe_tokenizer
 from exporter.live.towers import export_tower
@@ -109,10 +110,12 @@ def write_live_bundle(
     methods,
     seed: int,
     say=print,
+    descriptions: dict[str, tuple[str, ...]] | None = None,
 ) -> dict:
     """Write live/<slug>/ for one model; return its manifest entry.
 
     ``vectors``: dataset name -> modality -> the exporter's (N x D) embeddings.
+    ``descriptions``: dataset name -> configured saliency descriptions (Grad-CAM targets).
     """
     info = model.info
     clip = getattr(model, "model", None)
@@ -120,7 +123,7 @@ def write_live_bundle(
         raise ExportError(f"{cfg.spec}: it has no encoders to export for the page; set live = false for it")
     folder = out / "live" / cfg.slug
     rel = f"live/{cfg.slug}"
-    tokenizer = describe_tokenizer(model.tokenizer, cfg.spec)
+    tokenizer = describe_tokenizer(model.tokenizer, cfg.spec, out)
     clip = clip.to("cpu").eval()
     towers: dict[str, dict] = {}
 
@@ -173,11 +176,25 @@ def write_live_bundle(
                 write_bytes_atomic(out / sheet, png)
             entry["inputs"] = {"file": sheet, "cols": cols, "size": image_entry["size"]}
             if _has_resnet_tower(clip):
-                payload, summary = saliency_payload(model, dataset, _pixels(inputs, mean, std), seed=seed)
+                payload, summary = saliency_payload(
+                    model,
+                    dataset,
+                    _pixels(inputs, mean, std),
+                    seed=seed,
+                    descriptions=(descriptions or {}).get(dataset.name, ()),
+                )
                 write_json_atomic(folder / f"saliency-{dataset.name}.json", payload)
                 entry["saliency"] = f"{rel}/saliency-{dataset.name}.json"
                 if summary is not None:
                     pointing[dataset.name] = summary
+            elif hasattr(clip.visual, "class_embedding"):  # a ViT: attention rollout (text-independent)
+                why = rollout_support(clip.visual)
+                if why:
+                    say(f"  {cfg.spec}: no attention rollout for {dataset.name} ({why})")
+                else:
+                    payload = rollout_payload(clip, dataset, _pixels(inputs, mean, std))
+                    write_json_atomic(folder / f"saliency-{dataset.name}.json", payload)
+                    entry["saliency"] = f"{rel}/saliency-{dataset.name}.json"
         per_dataset[dataset.name] = entry
 
     payload = {
@@ -208,7 +225,15 @@ def _has_resnet_tower(clip) -> bool:
 
 
 def export_live(
-    model, cfg: ModelConfig, datasets: list, out: Path, options, *, cache_dir: Path, say=print
+    model,
+    cfg: ModelConfig,
+    datasets: list,
+    out: Path,
+    options,
+    *,
+    cache_dir: Path,
+    say=print,
+    descriptions: dict[str, tuple[str, ...]] | None = None,
 ) -> dict:
     """The pipeline's entry: embed (from the cache the pipeline just filled) and write the bundle."""
     from exporter.embed import embed_dataset
@@ -219,7 +244,15 @@ def export_live(
     }
     say(f"  {cfg.spec}: towers for the page ({cfg.live})")
     return write_live_bundle(
-        model, cfg, datasets, vectors, out, methods=options.projections, seed=options.seed, say=say
+        model,
+        cfg,
+        datasets,
+        vectors,
+        out,
+        methods=options.projections,
+        seed=options.seed,
+        say=say,
+        descriptions=descriptions,
     )
 
 

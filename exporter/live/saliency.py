@@ -109,9 +109,21 @@ def _scene_of(item, seed: int):
     return scene if scene.caption == item.text else None
 
 
-def saliency_payload(model, dataset, pixels: torch.Tensor, *, seed: int) -> tuple[dict, dict | None]:
-    """Grad-CAM maps of every item for its own caption and for one description per class; on
-    generated scenes also the pointing game. Returns (file payload, pointing-game summary)."""
+def description_list(dataset, configured=()) -> list[str]:
+    """One description per class ("a circle"), then the configured ones, each once."""
+    out: list[str] = []
+    for text in [f"a {c}" for c in (dataset.classes or [])] + list(configured):
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def saliency_payload(
+    model, dataset, pixels: torch.Tensor, *, seed: int, descriptions=()
+) -> tuple[dict, dict | None]:
+    """Grad-CAM maps of every item for its own caption, for one description per class and for
+    the configured ``descriptions``; on generated scenes also the pointing game. Returns (file
+    payload, pointing-game summary)."""
     from exporter.contract import encode_array
 
     clip = model.model
@@ -139,8 +151,8 @@ def saliency_payload(model, dataset, pixels: torch.Tensor, *, seed: int) -> tupl
         "size": size,
         "caption": code(maps_for(everyone, [it.text for it in dataset.items])),
         "descriptions": [
-            {"text": f"a {c}", "maps": code(maps_for(everyone, [f"a {c}"] * n))}
-            for c in (dataset.classes or [])
+            {"text": text, "maps": code(maps_for(everyone, [text] * n))}
+            for text in description_list(dataset, descriptions)
         ],
     }
     scenes = [_scene_of(it, seed) for it in dataset.items] if dataset.kind == "shapes" else []

@@ -1,21 +1,8 @@
-"""Page and server helpers for the browser tests and the figure benchmark."""
+"""Page helpers for the browser tests."""
 
 from __future__ import annotations
 
-from http.server import SimpleHTTPRequestHandler
-
-from harness import write_page
-
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported for the tests)
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-    def end_headers(self):
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
+from headless.harness import write_page
 
 
 class FigurePage:

@@ -5,10 +5,7 @@ failed requests, uncaught exceptions or dialogs."""
 
 from __future__ import annotations
 
-import functools
 import sys
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,9 +13,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from browser_support import FigurePage, QuietHandler  # noqa: E402
-from harness import SUBPATH, figure_config, prepare_root  # noqa: E402
+from browser_support import FigurePage  # noqa: E402
 
+from headless.harness import SUBPATH, figure_config, prepare_root  # noqa: E402
+from headless.server import serve  # noqa: E402
 from tests.fake_export import write_fake_export  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -37,13 +35,8 @@ def served(tmp_path_factory):
     data = root / "export"
     write_fake_export(data, 24, models=("pocket:infonce", "pocket:untrained", "pocket:cyclip"))
     top = prepare_root(root, data)
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top
-    server.shutdown()
-    server.server_close()
+    with serve(root) as url:
+        yield f"{url}{SUBPATH}/", top
 
 
 @pytest.fixture

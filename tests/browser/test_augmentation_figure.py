@@ -3,16 +3,14 @@ exported, an article citing its numbers, the figure drawn, switched and credited
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
-from browser_support import FigurePage, QuietHandler
+from browser_support import FigurePage
 
 from exporter.config import parse_config
 from exporter.pipeline import run_export
+from headless.server import serve
 from tests.series import series_folder
 
 ARTICLE = """---
@@ -46,13 +44,8 @@ def built(tmp_path_factory):
     (root / "article").mkdir()
     (root / "article" / "index.md").write_text(ARTICLE, encoding="utf-8")
     sitebuild.build_site(root / "article", root / "data", root / "www" / "repo")
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "www"))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/repo/", root
-    server.shutdown()
-    server.server_close()
+    with serve(root / "www") as url:
+        yield f"{url}repo/", root
 
 
 def test_augmentation_figure(browser, built):

@@ -1,12 +1,9 @@
 """Every figure kind, hydrated by the real site build (sitebuild + main.js) under a sub-path."""
 
-import functools
-import threading
-from http.server import ThreadingHTTPServer
-
 import pytest
-from browser_support import FigurePage, QuietHandler
+from browser_support import FigurePage
 
+from headless.server import serve
 from tests.fake_export import XSS_CAPTION, write_fake_export
 
 FIGURES = [
@@ -37,13 +34,8 @@ def built_site(tmp_path_factory):
         )
     (article / "index.md").write_text("\n".join(parts), encoding="utf-8")
     sitebuild.build_site(article, data, root / "www" / "repo")
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "www"))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/repo/", root
-    server.shutdown()
-    server.server_close()
+    with serve(root / "www") as url:
+        yield f"{url}repo/", root
 
 
 def test_all_kinds_render_in_the_built_site(browser, built_site):

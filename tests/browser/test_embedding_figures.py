@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from export_reader import preview_state
-from harness import figure_config, prepare_root
 
 from exporter.config import parse_config
 from exporter.contract import decode_array
 from exporter.pipeline import run_export
+from headless.harness import figure_config, prepare_root
+from headless.server import QuietHandler
 
 N, DIM = 200, 32
 
@@ -48,8 +49,6 @@ def exports(tmp_path_factory, browser):
     import functools
     import threading
     from http.server import ThreadingHTTPServer
-
-    from browser_support import QuietHandler
 
     tmp = tmp_path_factory.mktemp("embedding-figures")
     root = _dataset(tmp / "vectors")
@@ -318,7 +317,7 @@ def test_large_sample_retrieval_takes_the_query_as_a_number(browser, tmp_path) -
     import threading
     from http.server import ThreadingHTTPServer
 
-    from browser_support import FigurePage, QuietHandler
+    from browser_support import FigurePage
 
     from bench.bench_embeddings_browser import write_export
 

@@ -3,16 +3,14 @@ figure shows agrees with the same computation in Python on the exporter's vector
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
-from http.server import ThreadingHTTPServer
 
 import numpy as np
 import pytest
-from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, figure_config, prepare_root
+from browser_support import FigurePage
 
+from headless.harness import SUBPATH, figure_config, prepare_root
+from headless.server import serve
 from tests.fake_export import write_fake_export
 from tests.live_support import add_live_bundle
 
@@ -24,12 +22,8 @@ def live_served(tmp_path_factory):
     write_fake_export(data, 16, models=("pocket:infonce", "pocket:cyclip"), datasets=("shapes",))
     model, datasets, _ = add_live_bundle(data)
     top = prepare_root(root, data)
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield (f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top), model, datasets[0]
-    server.shutdown()
-    server.server_close()
+    with serve(root) as url:
+        yield (f"{url}{SUBPATH}/", top), model, datasets[0]
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +213,69 @@ def test_saliency_gallery_draws_the_exported_gradcam_maps(browser, live_served):
             grid.tolist(),
         )
         assert np.allclose(np.array(got).reshape(64, 64), upsample(grid[None], 64)[0], atol=1e-5)
+        fp.assert_clean()
+    finally:
+        fp.context.close()
+
+
+def test_heatmap_gets_the_typed_caption_as_a_new_row(browser, live_served):
+    """Issue 14 §2: the caption's cosine with every column's item, under the matrix, in its
+    column order; the model loads only when asked; the row follows the cluster sorting."""
+    from export_reader import result_file
+
+    served, model, dataset = live_served
+    n = len(dataset.items)
+    fp = FigurePage(browser, served)
+    try:
+        page = fp.open(
+            "heatmap", [figure_config("heatmap", "fig-hm", dataset="shapes", models=["pocket:infonce"])]
+        )
+        page.wait_for_selector("#fig-hm .live-heatmap-row .live-input")
+        assert page.locator("#fig-hm .live-row-strip").is_hidden()
+        assert "MB" in page.locator("#fig-hm .live-heatmap-row .live-note").text_content()
+        caption = "a small red circle"
+        field = page.locator("#fig-hm .live-input")
+        field.fill(caption)
+        field.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#fig-hm .live-heatmap-row').dataset.answered === '1'",
+            timeout=60000,
+        )
+        query = model.encode_texts([caption])[0]
+        images = model.encode_images([it.image() for it in dataset.items])
+        texts = model.encode_texts([it.text for it in dataset.items])
+        expected = np.concatenate([images @ query, texts @ query])
+        best = int(np.argmax(images @ query))
+        summary = page.locator("#fig-hm .live-row-readout").text_content()
+        first = float(re.findall(r"best images (-?\d+\.\d+)", summary)[0])
+        assert abs(first - expected[best]) < 1.5e-3 and dataset.items[best].text in summary
+        strip = page.locator("#fig-hm .live-row-canvas")
+        matrix = page.locator("#fig-hm .fig-matrix-overlay").bounding_box()
+        box = strip.bounding_box()
+        assert abs(box["x"] - matrix["x"]) <= 1 and abs(box["width"] - matrix["width"]) <= 1
+        assert page.evaluate("() => document.querySelector('#fig-hm .live-row-canvas').width") == 2 * n
+
+        def hover(column: int) -> float:
+            page.mouse.move(box["x"] + (column + 0.5) * box["width"] / (2 * n), box["y"] + box["height"] / 2)
+            text = page.locator("#fig-hm .live-row-readout").text_content()
+            return text, float(re.findall(r"cosine (-?\d+\.\d+)", text)[0])
+
+        for column in (0, 3, n - 1, n + 2, 2 * n - 1):
+            text, value = hover(column)
+            assert abs(value - expected[column]) < 1.5e-3, (column, text)
+            assert ("image" if column < n else "text") in text
+        # Keyboard: focus the row, End then ArrowLeft reads the second-to-last column.
+        strip.focus()
+        page.keyboard.press("End")
+        page.keyboard.press("ArrowLeft")
+        text = page.locator("#fig-hm .live-row-readout").text_content()
+        assert abs(float(re.findall(r"cosine (-?\d+\.\d+)", text)[0]) - expected[2 * n - 2]) < 1.5e-3
+        # Sorting by clusters reorders the row's columns with the matrix's.
+        order = result_file(served[1], "pocket:infonce", "similarity")["order"]
+        page.locator("#fig-hm button", has_text="Sort by clusters").click()
+        text, value = hover(0)
+        assert abs(value - expected[order[0]]) < 1.5e-3
+        assert f"image {order[0]} " in text
         fp.assert_clean()
     finally:
         fp.context.close()

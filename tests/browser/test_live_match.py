@@ -4,16 +4,13 @@ same captions and images (max abs difference <= 1e-4 after normalisation)."""
 
 from __future__ import annotations
 
-import functools
-import threading
-from http.server import ThreadingHTTPServer
-
 import numpy as np
 import pytest
-from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, prepare_root
+from browser_support import FigurePage
 
 from exporter.pocket.tokenizer import WordTokenizer
+from headless.harness import SUBPATH, prepare_root
+from headless.server import serve
 from tests.fake_export import write_fake_export
 from tests.live_support import add_live_bundle
 
@@ -41,12 +38,8 @@ def live_site(tmp_path_factory):
     model, datasets, entry = add_live_bundle(data)
     top = prepare_root(root, data)
     (top / "live.html").write_text(PAGE, encoding="utf-8")
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top, model, datasets[0]
-    server.shutdown()
-    server.server_close()
+    with serve(root) as url:
+        yield f"{url}{SUBPATH}/", top, model, datasets[0]
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,13 @@ served under a sub-path, every figure hydrated.
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import QuietHandler
+
+from headless.server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "article"
@@ -38,11 +36,8 @@ def article_site(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("reader")
     build_site(ARTICLE, DATA, root / "repo")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/repo/", root / "repo"
-    server.shutdown()
-    server.server_close()
+    with serve(root) as url:
+        yield f"{url}repo/", root / "repo"
 
 
 def open_page(browser, url, **context_options):

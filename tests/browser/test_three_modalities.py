@@ -5,16 +5,14 @@ synthetic triplets (tests/triplets.py)."""
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
-from browser_support import FigurePage, QuietHandler
-from harness import SUBPATH, figure_config, prepare_root
+from browser_support import FigurePage
 
 from exporter.contract import decode_array
+from headless.harness import SUBPATH, figure_config, prepare_root
+from headless.server import serve
 from tests.triplets import N, export_triplets
 
 
@@ -23,12 +21,8 @@ def served3(tmp_path_factory):
     root = tmp_path_factory.mktemp("served3")
     out, _ = export_triplets(root / "work")
     top = prepare_root(root / "site", out)
-    handler = functools.partial(QuietHandler, directory=str(root / "site"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/", top
-    server.shutdown()
-    server.server_close()
+    with serve(root / "site") as url:
+        yield f"{url}{SUBPATH}/", top
 
 
 def test_three_modalities_preview_slider_and_table(browser, served3):

@@ -8,9 +8,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
+
+from exporter.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -150,6 +153,30 @@ def export_args(config: Path, out: Path, cache: Path, *extra: str) -> list[str]:
     ]
 
 
+class CliRun(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def export_cli(capsys, config: Path, out: Path, cache: Path, *extra: str) -> CliRun:
+    """`export` through the command line's entry point in this process, with what it printed."""
+    capsys.readouterr()  # only this run's output
+    code = main(export_args(config, out, cache, *extra))
+    captured = capsys.readouterr()
+    return CliRun(code, captured.out, captured.err)
+
+
+def export_refused(capsys, config: Path, out: Path, cache: Path, *extra: str) -> str:
+    """An export that must fail: exit 1, one error line (returned), `out` and its folder left as they were."""
+    before = snapshot(out)
+    code, _, err = export_cli(capsys, config, out, cache, *extra)
+    assert code == 1
+    line = assert_one_error_line(err)
+    assert snapshot(out) == before and leftovers(out) == []
+    return line
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under folder by relative path (empty when the folder is absent)."""
     if not folder.exists():
@@ -209,12 +236,21 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_exporter(args: list[str], *, model_configs: Path | None = None, timeout: float = 300):
-    """`python -m exporter ARGS` in a subprocess (with the tiny architecture registered if given)."""
+def exporter_command(args: list[str], model_configs: Path | None = None) -> list[str]:
+    """`python -m exporter ARGS` as a command (with the tiny architecture registered if given)."""
     if model_configs is None:
-        command = [PYTHON, "-m", "exporter", *args]
-    else:
-        command = [PYTHON, "-c", _WRAPPER, str(model_configs), *args]
+        return [PYTHON, "-m", "exporter", *args]
+    return [PYTHON, "-c", _WRAPPER, str(model_configs), *args]
+
+
+def run_exporter(args: list[str], *, model_configs: Path | None = None, timeout: float = 300):
+    """`python -m exporter ARGS` in a subprocess, to its end."""
     return subprocess.run(
-        command, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+        exporter_command(args, model_configs),
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

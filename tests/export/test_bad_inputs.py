@@ -13,15 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from exporter.cli import main
-
 from ._support import (
     assert_one_error_line,
     config_text,
     export_args,
+    export_cli,
+    export_refused,
     leftovers,
     run_exporter,
-    snapshot,
     write_embeddings_folder,
     write_pairs_folder,
 )
@@ -212,13 +211,6 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
 }
 
 
-def _export(capsys, config: Path, out: Path, cache: Path, *extra: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(export_args(config, out, cache, *extra))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_fails_in_one_line_and_writes_nothing(
     name: str, tmp_path: Path, tiny_arch: str, shared_cache: Path, reference_export: Path, capsys
@@ -229,9 +221,7 @@ def test_bad_input_fails_in_one_line_and_writes_nothing(
     # 1. No previous output: none appears.
     fresh = tmp_path / "fresh" / "data"
     fresh.parent.mkdir()
-    code, _, err = _export(capsys, config, fresh, shared_cache)
-    assert code == 1
-    line = assert_one_error_line(err)
+    line = export_refused(capsys, config, fresh, shared_cache)
     for part in expected:
         assert part in line, line
     for misleading in (
@@ -244,17 +234,11 @@ def test_bad_input_fails_in_one_line_and_writes_nothing(
     ):
         assert misleading not in line, line
     assert not fresh.exists()
-    assert leftovers(fresh) == []
 
     # 2. Over a previous export: it stays exactly as it was.
     previous = tmp_path / "previous" / "data"
     shutil.copytree(reference_export, previous)
-    before = snapshot(previous)
-    code, _, err = _export(capsys, config, previous, shared_cache)
-    assert code == 1
-    assert assert_one_error_line(err) == line
-    assert snapshot(previous) == before
-    assert leftovers(previous) == []
+    assert export_refused(capsys, config, previous, shared_cache) == line
 
 
 @pytest.mark.parametrize(
@@ -270,7 +254,7 @@ def test_skip_bad_skips_lists_and_exports(
     build, _ = CASES[name]
     config = _write(tmp_path / "export.toml", build(tmp_path, tiny_arch))
     out = tmp_path / "data"
-    code, stdout, err = _export(capsys, config, out, shared_cache, "--skip-bad")
+    code, stdout, err = export_cli(capsys, config, out, shared_cache, "--skip-bad")
     assert code == 0, err
     assert "error:" not in err and "Traceback" not in err
     skipped_lines = [line for line in err.splitlines() if line.startswith("skipped in colours:")]

@@ -13,7 +13,15 @@ import exporter.pipeline as pipeline
 from exporter.cli import main
 from exporter.errors import ExportError
 
-from ._support import assert_one_error_line, config_text, export_args, leftovers, snapshot
+from ._support import (
+    assert_one_error_line,
+    config_text,
+    export_args,
+    export_cli,
+    export_refused,
+    leftovers,
+    snapshot,
+)
 
 
 def _manifest(out: Path) -> dict:
@@ -43,9 +51,9 @@ def test_only_one_model_keeps_the_other_models_results(
         return real_resolve(spec, **kwargs)
 
     monkeypatch.setattr(model_registry, "resolve_model", spy)
-    capsys.readouterr()
-    assert main(export_args(small_config, out, shared_cache, "--only", "open-clip-tinytestclip-random")) == 0
-    assert "wrote 2 results" in capsys.readouterr().out
+    code, stdout, err = export_cli(capsys, small_config, out, shared_cache, "--only", "open-clip-tinytestclip-random")
+    assert code == 0, err
+    assert "wrote 2 results" in stdout
     assert resolved == ["open_clip:TinyTestCLIP:random"]  # the other model never ran
 
     after = snapshot(out)
@@ -66,12 +74,7 @@ def test_only_unknown_name_is_one_error_line(
 ) -> None:
     out = tmp_path / "data"
     shutil.copytree(reference_export, out)
-    before = snapshot(out)
-    capsys.readouterr()
-    assert main(export_args(small_config, out, shared_cache, "--only", "tiny-ckpx")) == 1
-    line = assert_one_error_line(capsys.readouterr().err)
-    assert "tiny-ckpx" in line
-    assert snapshot(out) == before and leftovers(out) == []
+    assert "tiny-ckpx" in export_refused(capsys, small_config, out, shared_cache, "--only", "tiny-ckpx")
 
 
 def test_only_over_an_older_data_format_is_one_error_line(
@@ -82,12 +85,8 @@ def test_only_over_an_older_data_format_is_one_error_line(
     manifest = _manifest(out)
     manifest["schema_version"] = 1
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    before = snapshot(out)
-    capsys.readouterr()
-    assert main(export_args(small_config, out, shared_cache, "--only", "tiny-ckpt")) == 1
-    line = assert_one_error_line(capsys.readouterr().err)
+    line = export_refused(capsys, small_config, out, shared_cache, "--only", "tiny-ckpt")
     assert "data format 1" in line and "without --only" in line
-    assert snapshot(out) == before and leftovers(out) == []
 
 
 class _Boom(RuntimeError):
@@ -168,9 +167,5 @@ def test_only_with_a_damaged_previous_manifest(
     shutil.copytree(reference_export, out)
     manifest = out / "manifest.json"
     manifest.write_text(damage(manifest.read_text(encoding="utf-8")), encoding="utf-8")
-    before = snapshot(out)
-    capsys.readouterr()
-    assert main(export_args(small_config, out, shared_cache, "--only", "samples")) == 1
-    line = assert_one_error_line(capsys.readouterr().err)
+    line = export_refused(capsys, small_config, out, shared_cache, "--only", "samples")
     assert f"{manifest} is damaged ({kind}" in line and "without --only" in line, line
-    assert snapshot(out) == before and leftovers(out) == []

@@ -16,24 +16,19 @@ from pathlib import Path
 import pytest
 
 import exporter.contract as contract
-from exporter.cli import main
 from outfolder.lock import lock_path
 
 from ._support import (
-    _WRAPPER,
     PYTHON,
     REPO,
     assert_one_error_line,
     export_args,
+    export_cli,
+    export_refused,
+    exporter_command,
     leftovers,
     snapshot,
 )
-
-
-def _export(capsys, config: Path, out: Path, cache: Path, *extra: str) -> tuple[int, str]:
-    capsys.readouterr()
-    code = main(export_args(config, out, cache, *extra))
-    return code, capsys.readouterr().err
 
 
 def test_refuses_a_folder_it_did_not_make(small_config, shared_cache, tmp_path, capsys) -> None:
@@ -41,12 +36,8 @@ def test_refuses_a_folder_it_did_not_make(small_config, shared_cache, tmp_path, 
     out.mkdir()
     (out / "01-intro.md").write_text("# My chapter\n", encoding="utf-8")
     (out / "references.bib").write_text("@book{x}\n", encoding="utf-8")
-    before = snapshot(out)
-    code, err = _export(capsys, small_config, out, shared_cache)
-    assert code == 1
-    line = assert_one_error_line(err)
+    line = export_refused(capsys, small_config, out, shared_cache)
     assert str(out) in line and "was not made by the exporter" in line and ".exporter" in line
-    assert snapshot(out) == before and leftovers(out) == []
 
 
 def test_replaces_its_own_earlier_output(
@@ -55,7 +46,7 @@ def test_replaces_its_own_earlier_output(
     out = tmp_path / "data"
     shutil.copytree(reference_export, out)
     (out / "results" / "stray.json").write_text("{}", encoding="utf-8")
-    code, err = _export(capsys, small_config, out, shared_cache)
+    code, _, err = export_cli(capsys, small_config, out, shared_cache)
     assert code == 0, err
     assert not (out / "results" / "stray.json").exists()
     assert (out / contract.EXPORT_MARKER).read_text(encoding="utf-8") == contract.EXPORT_MARKER_TEXT
@@ -65,7 +56,7 @@ def test_replaces_its_own_earlier_output(
 def test_an_empty_folder_is_fine(small_config, shared_cache, tmp_path, capsys) -> None:
     out = tmp_path / "empty"
     out.mkdir()
-    code, err = _export(capsys, small_config, out, shared_cache, "--only", "samples", "--only", "tiny-ckpt")
+    code, _, err = export_cli(capsys, small_config, out, shared_cache, "--only", "samples", "--only", "tiny-ckpt")
     assert code == 0, err
     assert (out / "manifest.json").is_file()
 
@@ -73,9 +64,7 @@ def test_an_empty_folder_is_fine(small_config, shared_cache, tmp_path, capsys) -
 def test_refuses_a_file(small_config, shared_cache, tmp_path, capsys) -> None:
     out = tmp_path / "notes.txt"
     out.write_text("precious", encoding="utf-8")
-    code, err = _export(capsys, small_config, out, shared_cache)
-    assert code == 1
-    line = assert_one_error_line(err)
+    line = export_refused(capsys, small_config, out, shared_cache)
     assert "notes.txt" in line and "is a file" in line
     assert out.read_text(encoding="utf-8") == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
@@ -97,7 +86,7 @@ def test_odd_out_values(out, expected, small_config, shared_cache, tmp_path, mon
     (work / "notes.txt").write_text("precious", encoding="utf-8")
     monkeypatch.chdir(work)
     before = snapshot(tmp_path)
-    code, err = _export(capsys, small_config, Path(out), shared_cache)
+    code, _, err = export_cli(capsys, small_config, Path(out), shared_cache)
     assert code == 1
     line = assert_one_error_line(err)
     assert expected in line and f"--out {out}" in line, line
@@ -106,9 +95,7 @@ def test_odd_out_values(out, expected, small_config, shared_cache, tmp_path, mon
 
 
 def test_out_may_not_hold_the_config(small_config, shared_cache, tmp_path, capsys) -> None:
-    code, err = _export(capsys, small_config, small_config.parent, shared_cache)
-    assert code == 1
-    assert "would replace" in assert_one_error_line(err)
+    assert "would replace" in export_refused(capsys, small_config, small_config.parent, shared_cache)
     assert small_config.is_file()
 
 
@@ -134,7 +121,7 @@ def test_a_second_run_fails_at_once_and_names_the_holder(
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        code, err = _export(capsys, small_config, out, shared_cache, "--only", "samples")
+        code, _, err = export_cli(capsys, small_config, out, shared_cache, "--only", "samples")
     finally:
         holder.kill()
         holder.wait()
@@ -143,7 +130,7 @@ def test_a_second_run_fails_at_once_and_names_the_holder(
     assert "is being written by a test export" in line and f"pid {holder.pid}" in line, line
     assert snapshot(out) == before and leftovers(out) == []
     # The kernel dropped the dead holder's lock: the next run goes ahead.
-    code, err = _export(capsys, small_config, out, shared_cache, "--only", "samples")
+    code, _, err = export_cli(capsys, small_config, out, shared_cache, "--only", "samples")
     assert code == 0, err
 
 
@@ -164,7 +151,7 @@ def test_stale_staging_of_dead_runs_is_removed(
     for folder in [*stale, alive]:
         (folder / "results").mkdir(parents=True)
         (folder / "results" / "big.bin").write_bytes(b"x" * 1000)
-    code, err = _export(capsys, small_config, out, shared_cache, "--only", "samples")
+    code, _, err = export_cli(capsys, small_config, out, shared_cache, "--only", "samples")
     assert code == 0, err
     assert not any(folder.exists() for folder in stale)
     assert alive.exists()
@@ -206,7 +193,7 @@ def test_disk_full_is_one_line_naming_the_file(
     shutil.copytree(reference_export, out)
     before = snapshot(out)
     _fail_writes_after(monkeypatch, allowed)
-    code, err = _export(capsys, small_config, out, shared_cache)
+    code, _, err = export_cli(capsys, small_config, out, shared_cache)
     assert code == 1
     line = assert_one_error_line(err)
     assert line.startswith(f"error: no space left on device while writing {out}/"), line
@@ -245,7 +232,7 @@ def test_a_real_full_disk(small_config, shared_cache, reference_export, model_co
     """)
     args = export_args(small_config, disk / "data", shared_cache)
     result = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", script, "sh", PYTHON, "-c", _WRAPPER, str(model_configs), *args],
+        ["unshare", "-rm", "sh", "-c", script, "sh", *exporter_command(args, model_configs)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -271,7 +258,7 @@ def test_sigterm_leaves_the_previous_output_and_no_leftovers(
     before = snapshot(out)
     args = export_args(small_config, out, tmp_path / "fresh-cache")  # a cold cache: the run takes a while
     process = subprocess.Popen(
-        [PYTHON, "-c", _WRAPPER, str(model_configs), *args],
+        exporter_command(args, model_configs),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -29,9 +29,11 @@ projections = ["gap", "pca"]
 name = "shapes"
 kind = "shapes"
 n = 12
+saliency_descriptions = ["a red shape", "a circle"]
 [[models]]
 spec = "pocket:tiny-live"
 label = "tiny"
+saliency_descriptions = ["something blue"]
 """
 
 
@@ -112,6 +114,7 @@ def test_projection_frames_reproduce_the_exported_points(export):
         ('live = "yes"', "'live' must be true, false or \"text\""),
         ("live_int8 = true\nlive = false", "'live_int8' needs live"),
         ("live_int8 = 1", "'live_int8' must be bool"),
+        ('live = "text"', "'saliency_descriptions' needs the image tower in the page"),
     ],
 )
 def test_bad_live_settings_fail_in_one_line(tmp_path, extra, message):
@@ -126,11 +129,11 @@ def test_live_defaults_on_for_pocket_and_off_elsewhere(tmp_path):
     pocket, other = parse_config(text, tmp_path / "x.toml").models
     assert (pocket.live, other.live) == ("both", "off")
     text = CONFIG + '\n[[models]]\nspec = "embeddings:somewhere"\nlive = "text"\n'
-    with pytest.raises(ExportError, match="only pocket: models can run in the page"):
+    with pytest.raises(ExportError, match="only pocket: and open_clip: models can run in the page"):
         parse_config(text, tmp_path / "x.toml")
     text = CONFIG + '\n[[models]]\nspec = "open_clip:RN50:random"\nlive = "text"\nlive_int8 = true\n'
-    with pytest.raises(ExportError, match="has no BPE tokenizer"):
-        parse_config(text, tmp_path / "x.toml")
+    _, opted = parse_config(text, tmp_path / "x.toml").models
+    assert (opted.live, opted.live_int8) == ("text", True)
 
 
 def test_gradcam_maps_and_the_pointing_game_are_exported(export):
@@ -150,6 +153,50 @@ def test_gradcam_maps_and_the_pointing_game_are_exported(export):
     for row in rows:
         obj = next(o for o in scenes[row["item"]].objects if o.phrase() == row["text"])
         assert abs((row["box"][0] + row["box"][2]) / 2 - obj.x) < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"a red circle"', "'saliency_descriptions' must be list"),
+        ('["a red circle", 3]', "'saliency_descriptions entry' must be str"),
+        ('["a red circle", "  "]', "has an empty description"),
+        ('["a red circle", "a red circle"]', "'a red circle' is listed twice"),
+        ('["' + "x" * 201 + '"]', "longer than 200 characters"),
+        ("[" + ", ".join(f'"d{i}"' for i in range(33)) + "]", "33 saliency descriptions; at most 32"),
+    ],
+)
+def test_bad_saliency_descriptions_fail_in_one_line(tmp_path, value, message):
+    for where, anchor in (("[[datasets]] #1", "n = 12\n"), ("[[models]] #1", 'label = "tiny"\n')):
+        text = CONFIG.replace("saliency_descriptions", "# saliency_descriptions").replace(
+            anchor, f"{anchor}saliency_descriptions = {value}\n", 1
+        )
+        with pytest.raises(ExportError, match=message) as info:
+            parse_config(text, tmp_path / "x.toml")
+        assert "\n" not in str(info.value) and where in str(info.value)
+
+
+def test_configured_descriptions_parse_per_dataset_and_model(tmp_path):
+    config = parse_config(CONFIG, tmp_path / "x.toml")
+    assert config.datasets[0].saliency_descriptions == ("a red shape", "a circle")
+    assert config.models[0].saliency_descriptions == ("something blue",)
+    assert "saliency_descriptions" not in config.datasets[0].options  # not a dataset-loader option
+
+
+def test_configured_descriptions_get_precomputed_gradcam_maps(export):
+    from exporter.pocket.scenes import SHAPES
+
+    manifest = _load(export / "manifest.json")
+    bundle = _load(export / manifest["live"][0]["file"])
+    payload = _load(export / bundle["datasets"]["shapes"]["saliency"])
+    texts = [d["text"] for d in payload["descriptions"]]
+    # The per-class descriptions first ("a circle" is one of them, kept once), then the dataset's, then the model's.
+    assert texts[-2:] == ["a red shape", "something blue"]
+    assert [t[2:] for t in texts[:-2]] == [c for c in SHAPES if f"a {c}" in texts[:-2]] and len(texts) >= 4
+    assert texts.count("a circle") == 1
+    maps = {d["text"]: decode_array(d["maps"]) for d in payload["descriptions"]}
+    assert maps["a red shape"].shape == (12, payload["grid"] ** 2)
+    assert not np.allclose(maps["a red shape"], maps["something blue"])
 
 
 def test_only_another_dataset_keeps_the_live_bundle(tmp_path):

@@ -1,4 +1,4 @@
-"""The BibTeX reader and reference formatting."""
+"""The BibTeX reader, reference formatting and the article's own entry."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild.bibtex import format_author_list, format_entry_text, latex_to_text, load_bibliography
+from sitebuild.bibtex import (
+    article_bibtex,
+    article_citation_text,
+    format_author_list,
+    format_entry_text,
+    latex_to_text,
+    load_bibliography,
+)
 from sitebuild.errors import BuildError
+from sitebuild.sources import Author, FrontMatter
 
 
 def _load(tmp_path: Path, text: str):
@@ -85,3 +93,44 @@ def test_errors_name_the_line(tmp_path, text, line, message):
 
 def test_missing_file_is_an_empty_bibliography(tmp_path):
     assert load_bibliography(tmp_path / "none.bib").entries == {}
+
+
+# -- the article's own entry (the page's "Cite" box) ----------------------------------------------------
+
+
+def _front(**fields) -> FrontMatter:
+    authors = [
+        Author("Ada Lovelace"),
+        Author("The Analytical Society", organisation=True),
+        Author("Charles Xavier Babbage"),
+    ]
+    return FrontMatter(**{"title": "Mind the Gap", "authors": authors, "date": "2025-11-24", **fields})
+
+
+def test_article_bibtex_derives_the_key_and_braces_organisations():
+    assert article_bibtex(_front(journal="Distill", doi="10.1/gap", url="https://example.org")) == (
+        "@article{lovelace2025mind,\n"
+        "  author = {Lovelace, Ada and {The Analytical Society} and Babbage, Charles Xavier},\n"
+        "  title = {Mind the Gap},\n  journal = {Distill},\n  year = {2025},\n"
+        "  url = {https://example.org},\n  doi = {10.1/gap}\n}"
+    )
+
+
+def test_article_bibtex_without_a_journal_is_misc_and_keeps_a_given_key():
+    entry = article_bibtex(_front(citation_key="gap2025", authors=[Author("Jean-Luc d'Éon")]))
+    assert entry == "@misc{gap2025,\n  author = {d'Éon, Jean-Luc},\n  title = {Mind the Gap},\n  year = {2025}\n}"
+    # Without a key: the last name's letters and digits only, lower case.
+    assert article_bibtex(_front(authors=[Author("Jean-Luc d'Éon")])).startswith("@misc{déon2025mind,")
+    assert article_bibtex(_front(authors=[])).startswith("@misc{anonymous2025mind,")
+    assert article_bibtex(_front(authors=[Author("???")])).startswith("@misc{anonymous2025mind,")
+
+
+def test_article_citation_text_names_initials_and_prefers_the_doi():
+    assert article_citation_text(_front(journal="Distill", doi="10.1/gap", url="https://example.org")) == (
+        "Lovelace, A., The Analytical Society and Babbage, C. X. (2025). Mind the Gap. Distill. "
+        "https://doi.org/10.1/gap"
+    )
+    assert (
+        article_citation_text(_front(date=None, authors=[Author("Ada Lovelace")], url="https://example.org"))
+        == "Lovelace, A. (n.d.). Mind the Gap. https://example.org"
+    )

@@ -7,18 +7,16 @@ import map (hashed URLs), calls render(mount, config), and shows a visible error
 
 from __future__ import annotations
 
-import functools
 import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from headless.chromium import CHROMIUM
+from headless.server import serve
 from sitebuild import build_site
 from sitebuild.build import SITE_DIR
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
@@ -70,11 +68,6 @@ Metrics (no module for this kind in the stand-in site).
 """
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def built_root(tmp_path_factory, export_dir):
     """The folder served as the host root; the page is under repo/."""
@@ -100,10 +93,8 @@ def built_root(tmp_path_factory, export_dir):
 @pytest.fixture(scope="module")
 def page_url(built_root):
     root = built_root
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/repo/"
-    server.shutdown()
+    with serve(root) as url:
+        yield f"{url}repo/"
 
 
 def test_main_js_hydrates_figures_and_reports_failures(browser, page_url):

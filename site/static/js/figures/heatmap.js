@@ -8,6 +8,7 @@ import { createMatrixView } from "../matrix-view.js";
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
+import { liveHeatmapRow } from "../live/heatmap-row.js";
 import { hasEmbeddings } from "../embedding-source.js";
 
 /** Quadrant option values: "all" or "a,b"; also accepts "image-text" style names. */
@@ -78,4 +79,14 @@ export const render = figure("heatmap", async ({ mount, options, ctx, arrived })
   mount.replaceChildren(root);
   view.draw();
   onThemeChange((colors) => view.setColors(colors));
+
+  // Live caption row (issue 14): the reader's caption as one more row, encoded in the page.
+  // Self-contained in live/heatmap-row.js; it follows the controls' changes by their events.
+  if (options.live !== false) {
+    const row = liveHeatmapRow({ ctx, model, datasetName: sim.dataset, view, items });
+    if (row) {
+      view.element.after(row.element);
+      for (const type of ["change", "click"]) controls.addEventListener(type, () => row.redraw());
+    }
+  }
 });

@@ -1,7 +1,9 @@
-// What the pocket models look at: Grad-CAM maps precomputed at export (exporter/live/saliency.py)
-// for each scene with its own caption, with one description per class, and for the pointing
-// game (one map per named object; a hit when the peak lies in the object's box). The scenes
-// come from the lossless input sheet; no model runs here.
+// What the models look at, precomputed at export. ResNet towers (the pocket models): Grad-CAM
+// maps (exporter/live/saliency.py) for each scene with its own caption, with the configured
+// descriptions, and for the pointing game (one map per named object; a hit when the peak lies
+// in the object's box). open_clip ViT towers: attention rollout (exporter/live/rollout.py), one
+// text-independent map per image. The method is named in the data and shown. The images come
+// from the lossless input sheet; no model runs here.
 
 import { figure, pickModel } from "../figure.js";
 import { el, formatNumber, modelLabel, selectControl, sliderControl, badgeSlot } from "../dom.js";
@@ -16,7 +18,8 @@ function pct(x) { return `${Math.round(100 * x)}%`; }
 export const render = figure("saliency", async (fig) => {
   const { mount, options, ctx, arrived, datasetModels } = fig;
   const { datasetName, models } = datasetModels();
-  const runnable = models.filter((m) => liveEntry(ctx.manifest, m));
+  // Saliency maps need the image tower (a text-only open_clip model has none).
+  const runnable = models.filter((m) => { const e = liveEntry(ctx.manifest, m); return e && e.towers.includes("image"); });
   const first = pickModel(runnable, options.model, "no model of this figure has saliency maps in this export");
   const items = (await ctx.items(datasetName)).items;
   arrived();
@@ -41,7 +44,10 @@ export const render = figure("saliency", async (fig) => {
     const maps = await fetchJSON(ctx.resolve(data.saliency));
     state = { live, maps, model };
     const game = maps.pointing;
-    summary.textContent = game
+    summary.textContent = maps.method === "attention-rollout"
+      ? `${modelLabel(model)}: attention rollout (${maps.layer}, ${maps.grid}×${maps.grid} patches), how the ViT's attention carries each patch into its image embedding. `
+        + "It reads only the image: every caption and description gets the same map."
+      : game
       ? `${modelLabel(model)}: the Grad-CAM peak (${maps.layer}, ${maps.grid}×${maps.grid} grid) falls inside the named object's box in ${pct(game.fraction)} of ${game.trials} maps `
         + `(${game.fraction_multi === null ? "no scene has several objects" : `${pct(game.fraction_multi)} of ${game.trials_multi} on scenes with several objects, where it must choose`}); `
         + `a peak placed at random would hit ${pct(game.chance)} of the time.`
@@ -55,7 +61,7 @@ export const render = figure("saliency", async (fig) => {
     if (state.maps.pointing) {
       list.push({ value: "misses", label: "pointing game: misses" }, { value: "trials", label: "pointing game: every named object" });
     }
-    list.push({ value: "caption", label: "each scene's own caption" });
+    list.push({ value: "caption", label: state.maps.text_independent ? "each image (no text needed)" : "each scene's own caption" });
     state.maps.descriptions.forEach((d, i) => list.push({ value: `d${i}`, label: `“${d.text}”` }));
     return list;
   }
@@ -108,7 +114,11 @@ export const render = figure("saliency", async (fig) => {
       }
       gallery.append(el("figure", { class: "live-gallery-card" }, [canvas, el("figcaption", {}, caption)]));
     }
-    note.textContent = `${Math.min(SHOWN, list.length)} of ${list.length} maps shown. Red: Grad-CAM (the score is the cosine with the description's embedding), white circle: its peak`
+    const method = maps.method === "attention-rollout"
+      ? "attention rollout (the share of the image embedding's attention flow from each patch)"
+      : "Grad-CAM (the score is the cosine with the description's embedding)";
+    root.dataset.method = maps.method;
+    note.textContent = `${Math.min(SHOWN, list.length)} of ${list.length} maps shown. Red: ${method}, white circle: its peak`
       + (mode === "misses" || mode === "trials" ? "; dashed box: the named object (green: hit, amber: miss)." : ".");
     root.dataset.cards = String(Math.min(SHOWN, list.length));
   }

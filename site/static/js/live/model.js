@@ -3,7 +3,7 @@
 
 import { fetchJSON, decodeArray } from "../contract.js";
 import { loadRuntime, loadSession, RUNTIME_BYTES } from "./runtime.js";
-import { makeTokenizer } from "./tokenizer.js";
+import { openTokenizer } from "./tokenizer.js";
 
 /** The manifest's live entry of a model, or null when the page cannot run it. */
 export function liveEntry(manifest, model) {
@@ -71,7 +71,7 @@ export function normalisePixels(rgba, size, mean, std) {
 
 /**
  * openLiveModel(ctx, model) -> a handle:
- *   bundle, tokenizer, bytes {runtime, text, image},
+ *   bundle, tokenizer, bytes {runtime, text, image, tokenizer},
  *   data(datasetName) -> {image: [Float32Array], text: [...], centroids, frames, inputs},
  *   ready(towers, onProgress(fraction, label)) loads the runtime and towers,
  *   encodeTexts(texts) / encodeImages(list of CHW Float32Array) -> [Float32Array] (unit vectors),
@@ -81,12 +81,13 @@ export async function openLiveModel(ctx, model) {
   const entry = liveEntry(ctx.manifest, model);
   if (!entry) throw new Error(`model ${model.label || model.name} has no encoders for the page in this export`);
   const bundle = await fetchJSON(ctx.resolve(entry.file));
-  const tokenizer = makeTokenizer(bundle.tokenizer);
+  const tokenizer = openTokenizer(bundle.tokenizer, ctx.resolve);
   const towers = bundle.towers;
   const bytes = {
     runtime: RUNTIME_BYTES,
     text: towers.text ? towers.text.bytes : 0,
     image: towers.image ? towers.image.bytes : 0,
+    tokenizer: tokenizer.bytes,
   };
   const decoded = new Map();
   let ort = null;
@@ -94,11 +95,17 @@ export async function openLiveModel(ctx, model) {
 
   async function ready(names = ["text"], onProgress = () => {}) {
     const wanted = names.filter((n) => towers[n]);
-    const total = bytes.runtime + wanted.reduce((s, n) => s + bytes[n], 0);
+    // The text tower needs its tokenizer (a BPE tokenizer's tables are fetched with it).
+    const withTokenizer = wanted.includes("text") && bytes.tokenizer > 0;
+    const total = bytes.runtime + wanted.reduce((s, n) => s + bytes[n], 0) + (withTokenizer ? bytes.tokenizer : 0);
     const got = { runtime: 0 };
     const report = (label) => onProgress(Object.values(got).reduce((a, b) => a + b, 0) / total, label);
+    const words = wanted.includes("text")
+      ? tokenizer.ready((n) => { got.tokenizer = n; report("tokenizer"); })
+      : Promise.resolve();
     ort = await loadRuntime((n) => { got.runtime = n; report("runtime"); });
     got.runtime = bytes.runtime;
+    await words;
     await Promise.all(wanted.map(async (name) => {
       got[name] = 0;
       sessions[name] = await loadSession(ctx.resolve(towers[name].file), (n) => { got[name] = n; report(name); });

@@ -11,7 +11,9 @@ import { formatBytes } from "./model.js";
 export function loaderPanel(live, towers) {
   const parts = [`runtime ${formatBytes(live.bytes.runtime)}`];
   for (const name of towers) if (live.bytes[name]) parts.push(`${name} tower ${formatBytes(live.bytes[name])}`);
-  const total = live.bytes.runtime + towers.reduce((s, n) => s + (live.bytes[n] || 0), 0);
+  const words = towers.includes("text") ? live.bytes.tokenizer || 0 : 0;
+  if (words) parts.push(`tokenizer ${formatBytes(words)}`);
+  const total = live.bytes.runtime + towers.reduce((s, n) => s + (live.bytes[n] || 0), 0) + words;
   const note = el("p", {
     class: "live-note",
     text: `The model runs in your browser (onnxruntime-web); nothing you type leaves this page. `

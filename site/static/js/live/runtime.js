@@ -61,7 +61,11 @@ export function loadSession(url, onBytes = () => {}) {
     const promise = (async () => {
       const ort = await loadRuntime();
       const bytes = await fetchBytes(key, onBytes);
-      return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+      // disable_quant_qdq lets constant folding turn an int8 tower's DequantizeLinear weights
+      // into float ones once, at load, instead of on every query (same values, see towers.py).
+      return ort.InferenceSession.create(bytes, {
+        executionProviders: ["wasm"], graphOptimizationLevel: "all", extra: { session: { disable_quant_qdq: "1" } },
+      });
     })();
     promise.catch(() => sessionCache.delete(key));
     sessionCache.set(key, promise);

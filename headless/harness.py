@@ -22,7 +22,7 @@ import json
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SITE_STATIC = REPO / "site" / "static"
 SUBPATH = "repo"
 
