@@ -140,6 +140,16 @@ label = "synthetic"
         f"{manifest['datasets'][0]['n']} pairs"
     )
     print("             stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+    for result in manifest["results"]:
+        folder = out / Path(result["files"]["gap"]).parent
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        shipped = "embeddings.json" if "embeddings" in result["files"] else "similarity + gap-step matrices"
+        flag = "meets" if size / 1e6 <= OUTPUT_TARGET_MB else "ABOVE"
+        print(
+            f"             output of {result['model'].split('/')[-1]} x {result['dataset']}: {size / 1e6:.2f} MB "
+            f"({flag} {OUTPUT_TARGET_MB:.0f} MB; {shipped}); bytes shipped per dataset "
+            f"(items + thumbnails + this result) {(size + items) / 1e6:.2f} MB"
+        )
 
 
 def ray_against_local(pairs: int, workdir: Path) -> None:
@@ -204,7 +214,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         workdir = Path(tmp)
         print(f"(a) export of synthetic {args.dim}-d precomputed pairs (fresh process each):")
-        sizes = [int(s) for s in args.sizes.split(",")]
+        sizes = [int(s) for s in args.sizes.split(",") if s]
         for n in sizes:
             export_at(n, args.dim, workdir)
         if 100_000 not in sizes:

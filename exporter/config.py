@@ -49,6 +49,11 @@ class ModelConfig:
         return replace(options, **{key: value for key, value in changes.items() if value is not None})
 
 
+# Above this many figure pairs a result ships embeddings instead of matrices (measured: README,
+# "Large datasets"; bench/bench_embeddings_browser.py).
+EMBEDDINGS_ABOVE = 500
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     seed: int = DEFAULT_SEED
@@ -65,11 +70,15 @@ class ExportOptions:
     # Statistics cover every pair; figures show a seeded, stratified sample of at most this many.
     # 800 keeps today's matrix files (similarity + five gap-slider matrices) under 30 MB per result.
     figure_pairs: int = 800
+    # A result whose figure sample has more pairs ships embeddings.json (int8) instead of the
+    # kN x kN similarity and gap-step matrices; the browser computes what it draws (README).
+    embeddings_above: int = EMBEDDINGS_ABOVE
     bootstrap: int = 1000  # resamples behind each confidence interval
     confidence: float = 0.95
     engine: str = "local"  # "ray": embed on Ray Data (exporter.distributed)
     ray_address: str | None = None  # None: start a local Ray cluster on this machine
     ray_workers: int | None = None  # encoder workers; None: one per CPU
+    ray_gpus: float = 0.0  # GPUs each Ray encoder worker asks for (0: CPU workers; 0.5: two per GPU)
     # Augmentation series (exporter/augment.py) of these image datasets, for every model with an image encoder.
     augment_datasets: tuple[str, ...] = ()
     augmentations: tuple[str, ...] = ("rotate", "blur", "noise", "hshift", "vshift")
@@ -138,11 +147,13 @@ _OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "augment_steps": (int, False),
     "augment_bases": (int, False),
     "figure_pairs": (int, False),
+    "embeddings_above": (int, False),
     "bootstrap": (int, False),
     "confidence": ((int, float), False),
     "engine": (str, False),
     "ray_address": (str, False),
     "ray_workers": (int, False),
+    "ray_gpus": ((int, float), False),
 }
 ENGINES = ("local", "ray")
 
@@ -154,6 +165,7 @@ _INT_RANGES = {
     "retrieval_k": (1, 1000),
     "clusters": (1, 1000),
     "thumbnail_px": (1, 160),  # previews stay small
+    "embeddings_above": (0, 10**9),  # 0: every result ships embeddings
 }
 MAX_LANDSCAPE_POINTS = 2001  # each point is a full loss evaluation over the pairs
 
@@ -243,6 +255,10 @@ def _parse_options(table: dict, where: str) -> tuple[ExportOptions, Path | None]
         )
     if values.get("ray_workers", 1) < 1:
         raise ExportError(f"{where}: 'ray_workers' must be at least 1, got {values['ray_workers']}")
+    if not (math.isfinite(values.get("ray_gpus", 0)) and 0 <= values.get("ray_gpus", 0) <= 64):
+        raise ExportError(f"{where}: 'ray_gpus' (GPUs per encoder worker) must be between 0 and 64, got {values['ray_gpus']}")
+    if "ray_gpus" in values:
+        values["ray_gpus"] = float(values["ray_gpus"])
     if "confidence" in values:
         values["confidence"] = float(values["confidence"])
     out = table.get("out")

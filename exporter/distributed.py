@@ -151,7 +151,7 @@ def _plan(model, dataset, modality, cache_dir, batch_size):
     )
 
 
-def _encode_on_ray(model, factory, dataset, modalities, *, cache_dir, batch_size, skip_bad, workers, bad_ids):
+def _encode_on_ray(model, factory, dataset, modalities, *, cache_dir, batch_size, skip_bad, workers, bad_ids, gpus=0.0):
     """Encode the cache misses of `modalities` in one Ray Data pass (one pool of model-holding workers)."""
     import ray
 
@@ -166,6 +166,7 @@ def _encode_on_ray(model, factory, dataset, modalities, *, cache_dir, batch_size
         fn_constructor_kwargs={"factory": factory, "dataset_name": dataset.name, "skip_bad": skip_bad},
         concurrency=min(workers, len(rows)),
         num_cpus=1,
+        **({"num_gpus": gpus} if gpus else {}),
     )
     for row in _rows(encoded):
         if row["error"]:
@@ -205,11 +206,13 @@ def embed_dataset_ray(
     skip_bad: bool = False,
     address: str | None = None,
     workers: int | None = None,
+    gpus: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """embed_dataset with the cache misses encoded on Ray: same cache, same batches, same result.
 
     `model` (built on the driver) gives the cache key and checks the vectors;
-    `factory` builds the same model inside each worker.
+    `factory` builds the same model inside each worker. `gpus`: GPUs each worker asks Ray
+    for (0: CPU workers; Ray hides the GPUs from a worker that asks for none).
     """
     if batch_size < 1:
         raise ExportError(f"batch_size must be at least 1, got {batch_size}")
@@ -222,7 +225,7 @@ def embed_dataset_ray(
         # Only images and texts have encoders; embed_dataset says so in one line.
         return embed_dataset(model, dataset, cache_dir=cache_dir, batch_size=batch_size, skip_bad=skip_bad)
     bad_ids: dict[str, str] = {}
-    kwargs = {"cache_dir": cache_dir, "batch_size": batch_size, "skip_bad": skip_bad, "workers": workers}
+    kwargs = {"cache_dir": cache_dir, "batch_size": batch_size, "skip_bad": skip_bad, "workers": workers, "gpus": gpus}
     # With skip_bad, images go first: a pair whose image is unreadable is dropped before its
     # caption is planned, as in the local loop. Otherwise both modalities share one pass.
     passes = [("image",), ("text",)] if skip_bad else [tuple(dataset.modalities)]

@@ -25,12 +25,14 @@ def matrix_range(matrix: dict) -> list[float]:
     return [offset, offset + scale * top]
 
 
-def write_gap_files(folder: Path, rel: str, payload: dict, *, validate: bool = True) -> None:
+def write_gap_files(folder: Path, rel: str, payload: dict, *, validate: bool = True, matrices: bool = True) -> None:
     """Write gap.json and one gap-step file per step into folder (rel: its path in the data folder).
 
     `payload` is gap.json with each step's typed-array `matrix` inline. Step files of an
     earlier run with more steps are removed, so gap.json names exactly the files present.
     validate=False skips the schema check (the benchmarks' very large synthetic exports).
+    matrices=False (a result that ships embeddings.json) writes no step file: each step keeps its
+    measures and matrix_range, and the browser applies the step's shift to the embeddings.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,7 +42,10 @@ def write_gap_files(folder: Path, rel: str, payload: dict, *, validate: bool = T
     for index, step in enumerate(payload["steps"]):
         name = STEP_FILE.format(index=index)
         matrix = step["matrix"]
-        write_json_atomic(folder / name, {"fraction": step["fraction"], "matrix": matrix}, schema="gap-step" if validate else None)
         summary = {key: value for key, value in step.items() if key != "matrix"}
+        if not matrices:
+            steps.append(summary | {"matrix_range": matrix_range(matrix)})
+            continue
+        write_json_atomic(folder / name, {"fraction": step["fraction"], "matrix": matrix}, schema="gap-step" if validate else None)
         steps.append(summary | {"matrix_file": f"{rel}/{name}", "matrix_range": matrix_range(matrix)})
     write_json_atomic(folder / "gap.json", payload | {"steps": steps}, schema="gap" if validate else None)

@@ -25,6 +25,7 @@ from exporter.analyses import metrics, modalities
 from exporter.config import ExportConfig, ModelConfig
 from exporter.contract import EXPORT_MARKER, EXPORT_MARKER_TEXT, write_bytes_atomic, write_json_atomic
 from exporter.datasets.shared_options import check_templates_readable
+from exporter.embedding_payload import ships_embeddings, without_lists, write_embedding_result
 from exporter.errors import ExportError
 from exporter.gap_files import write_gap_files
 from exporter.machine import machine_facts
@@ -151,6 +152,7 @@ def _export_pair(
                 skip_bad=skip_bad,
                 address=options.ray_address,
                 workers=options.ray_workers,
+                gpus=options.ray_gpus,
             )
         else:
             vectors = embed_dataset(
@@ -165,17 +167,21 @@ def _export_pair(
     folder = out / "results" / cfg.slug / dataset.name
     rel = f"results/{cfg.slug}/{dataset.name}"
     files = {}
+    embedded = ships_embeddings(len(dataset.items), options)  # embeddings.json instead of matrices
     with timer.stage("similarity"):
-        payload = payloads.similarity_payload(
-            cfg.spec,
-            dataset.name,
-            dataset.modalities,
-            blocks,
-            [item.text for item in dataset.items],
-            options.clusters,
-        )
-        write_json_atomic(folder / "similarity.json", payload)
-        files["similarity"] = f"{rel}/similarity.json"
+        if embedded:
+            files |= write_embedding_result(folder, rel, cfg.spec, dataset, blocks, options.clusters)
+        else:
+            payload = payloads.similarity_payload(
+                cfg.spec,
+                dataset.name,
+                dataset.modalities,
+                blocks,
+                [item.text for item in dataset.items],
+                options.clusters,
+            )
+            write_json_atomic(folder / "similarity.json", payload)
+            files["similarity"] = f"{rel}/similarity.json"
     with timer.stage("metrics"):
         measured = dict(statistics.values)
         # Registry measures the all-pairs statistics do not stream (separability: a classifier)
@@ -197,7 +203,9 @@ def _export_pair(
         payload = payloads.retrieval_payload(
             blocks, tuple(dataset.modalities), options.retrieval_k, recall, metric_values.get("pairs")
         )
-        write_json_atomic(folder / "retrieval.json", payload)
+        if embedded:
+            payload = without_lists(payload)
+        write_json_atomic(folder / "retrieval.json", payload, schema="retrieval")  # without_lists re-checked
         files["retrieval"] = f"{rel}/retrieval.json"
     with timer.stage("gap"):
         gap_payload, sample_closed = payloads.gap_payload(
@@ -211,7 +219,7 @@ def _export_pair(
         # k > 2 modalities: "closed" means every gap closed at once (analyses.modalities), measured on
         # the figure sample with every pair; two modalities: the full-set statistics.
         closed = sample_closed if extra else dict(statistics.closed)
-        write_gap_files(folder, rel, gap_payload)  # gap.json + one file per step's matrix
+        write_gap_files(folder, rel, gap_payload, matrices=not embedded)  # gap.json (+ one file per step's matrix)
         files["gap"] = f"{rel}/gap.json"
     with timer.stage("projections"):
         # Every gap step mapped into the frame fitted on the original (payloads.project_gap_steps).

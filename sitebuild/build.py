@@ -162,7 +162,10 @@ def _og_image(figures: dict[str, Figure], data: DataIndex) -> tuple[bytes, str] 
                 f"Similarity matrix of {label} on {similarity['n']} {figure.dataset} pairs "
                 f"(Figure {figure.number} of the article)"
             )
-            return matrix_png(similarity), alt
+            embeddings = None
+            if "embeddings" in similarity:  # above the export's embeddings_above: no matrix shipped
+                embeddings = data.load_json(data.result_file(model, figure.dataset, "embeddings", where), where)
+            return matrix_png(similarity, embeddings), alt
     return None
 
 

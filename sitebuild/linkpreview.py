@@ -98,21 +98,42 @@ def _png(rgb: np.ndarray) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
-def matrix_png(similarity: dict) -> bytes:
-    """The similarity matrix of a similarity.json payload, cluster-sorted, as an Open Graph card."""
-    matrix = similarity["matrix"]
-    rows, cols = (int(s) for s in str(matrix["shape"]).split(","))
-    if matrix["dtype"] != "u1":
-        raise ValueError(f"similarity matrix has dtype {matrix['dtype']}, expected u1")
-    codes = np.frombuffer(base64.b64decode(matrix["bdata"]), dtype=np.uint8).reshape(rows, cols)
+def _embedding_codes(similarity: dict, embeddings: dict, picked: np.ndarray) -> np.ndarray:
+    """u1 codes over similarity.json's range of the cells (picked x picked) of an embeddings.json result."""
+    rows, dims = (int(s) for s in str(embeddings["vectors"]["shape"]).split(","))
+    codes = np.frombuffer(base64.b64decode(embeddings["vectors"]["bdata"]), dtype=np.int8).reshape(rows, dims)
+    scales = np.frombuffer(base64.b64decode(embeddings["scales"]["bdata"]), dtype="<f4")
+    vectors = codes[picked] * scales.astype(np.float64)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    lo, hi = similarity["range"]
+    return np.clip(np.rint((vectors @ vectors.T - lo) / ((hi - lo) or 1.0) * 255), 0, 255).astype(np.uint8)
+
+
+def matrix_png(similarity: dict, embeddings: dict | None = None) -> bytes:
+    """The similarity matrix of a similarity.json payload, cluster-sorted, as an Open Graph card.
+
+    A result that ships embeddings.json instead of its matrix (`embeddings`) has the card's
+    cells computed from the int8 embeddings.
+    """
     n = int(similarity["n"])
     order = similarity.get("order") or list(range(n))
-    blocks = rows // n
-    index = np.concatenate([m * n + np.asarray(order, dtype=int) for m in range(blocks)])
-    codes = codes[np.ix_(index, index)]
     side = OG_HEIGHT - 60
-    pick = (np.arange(side) * rows // side).clip(0, rows - 1)
-    square = _lut()[codes[np.ix_(pick, pick)]]
+    if embeddings is not None:
+        rows = n * len(similarity["modalities"])
+        index = np.concatenate([m * n + np.asarray(order, dtype=int) for m in range(rows // n)])
+        pick = (np.arange(side) * rows // side).clip(0, rows - 1)
+        square = _lut()[_embedding_codes(similarity, embeddings, index[pick])]
+    else:
+        matrix = similarity["matrix"]
+        rows, cols = (int(s) for s in str(matrix["shape"]).split(","))
+        if matrix["dtype"] != "u1":
+            raise ValueError(f"similarity matrix has dtype {matrix['dtype']}, expected u1")
+        codes = np.frombuffer(base64.b64decode(matrix["bdata"]), dtype=np.uint8).reshape(rows, cols)
+        blocks = rows // n
+        index = np.concatenate([m * n + np.asarray(order, dtype=int) for m in range(blocks)])
+        codes = codes[np.ix_(index, index)]
+        pick = (np.arange(side) * rows // side).clip(0, rows - 1)
+        square = _lut()[codes[np.ix_(pick, pick)]]
     card = np.empty((OG_HEIGHT, OG_WIDTH, 3), dtype=np.uint8)
     card[:] = BACKGROUND
     top, left = (OG_HEIGHT - side) // 2, (OG_WIDTH - side) // 2

@@ -26,6 +26,8 @@ spec = "pocket:infonce"
         ("confidence = 1.5", "'confidence' must lie strictly between 0 and 1"),
         ('engine = "spark"', "unknown engine 'spark'"),
         ("ray_workers = 0", "'ray_workers' must be at least 1"),
+        ("ray_gpus = -1", "'ray_gpus' .GPUs per encoder worker. must be between 0 and 64"),
+        ("embeddings_above = -1", "'embeddings_above' must be between 0 and"),
     ],
 )
 def test_bad_scale_options_name_the_key(line: str, message: str) -> None:
@@ -35,7 +37,8 @@ def test_bad_scale_options_name_the_key(line: str, message: str) -> None:
 
 def test_scale_options_parse() -> None:
     config = parse_config(
-        f'[export]\nfigure_pairs = 50\nbootstrap = 200\nconfidence = 0.9\nengine = "ray"\n{BODY}',
+        f'[export]\nfigure_pairs = 50\nbootstrap = 200\nconfidence = 0.9\nengine = "ray"\nray_gpus = 1\n'
+        f"embeddings_above = 300\n{BODY}",
         Path("export.toml"),
     )
     options = config.options
@@ -45,3 +48,4 @@ def test_scale_options_parse() -> None:
         0.9,
         "ray",
     )
+    assert (options.ray_gpus, options.embeddings_above) == (1.0, 300)

@@ -89,3 +89,71 @@ def test_pooled_tiles_hover_and_top_k_match_numpy(browser, tmp_path: Path) -> No
     assert got["hover"] == pytest.approx(full[3, 33], abs=1e-5)
     best = np.argsort(-full[4, 30:], kind="stable")[:3]
     assert [entry["index"] for entry in got["top"]] == best.tolist()
+
+
+STORE_PAGE = """<!doctype html><meta charset="utf-8"><script type="module">
+import * as m from "./js/embedding-matrix.js";
+window.check = async () => {
+  const store = m.buildStore(m.storeParts(await (await fetch("./embeddings.json")).json()));
+  const index = Int32Array.from({ length: store.rows }, (_, i) => i);
+  const worker = new Worker("./js/embedding-worker.js", { type: "module" });
+  let next = 0;
+  const ask = (message) => new Promise((resolve) => {
+    const id = next++;
+    worker.addEventListener("message", function on(e) { if (e.data.id === id) { worker.removeEventListener("message", on); resolve(e.data); } });
+    worker.postMessage({ id, ...message }); });
+  const opened = await ask({ type: "open", url: new URL("./embeddings.json", location.href).href });
+  const f = 0.6;
+  const pooled = await ask({ type: "store-pooled", rowIndex: index, colIndex: "rows", blocks: 7, fraction: f });
+  const tile = await ask({ type: "store-tile", rowIndex: Int32Array.from([0, 5]), colIndex: Int32Array.from([30, 31, 32]), fraction: f });
+  const top = await ask({ type: "store-topk", query: 4, first: 30, count: 30, k: 3, fraction: f });
+  const missing = await ask({ type: "open", url: new URL("./nothing.json", location.href).href });
+  return {
+    openedRows: opened.result.rows, pooled: Array.from(pooled.result.values), bounds: Array.from(pooled.result.rowBounds),
+    tile: Array.from(tile.result.values), top: top.result.best, hover: m.storeSimilarity(store, 3, 33, f),
+    hover0: m.storeSimilarity(store, 3, 33, 0), pageTop: m.storeTopK(store, 34, 0, 30, 3, f), missing: missing.error,
+  };
+};
+</script>"""
+
+
+def test_int8_store_and_its_worker_apply_the_closing_shift(browser, tmp_path: Path) -> None:
+    """The figures' path: int8 store, the gap slider's shift normalise(x - f * offset_m), worker requests."""
+    from exporter.analyses import modalities
+
+    rng = np.random.default_rng(5)
+    blocks = [rng.normal(size=(30, 12)) + shift for shift in (0.7, -0.7)]
+    shutil.copytree(REPO / "site" / "static" / "js", tmp_path / "js")
+    (tmp_path / "embeddings.json").write_text(json.dumps(embeddings_payload("m", _Dataset, blocks)), encoding="utf-8")
+    (tmp_path / "index.html").write_text(STORE_PAGE, encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = browser.new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        page.wait_for_function("typeof window.check === 'function'")
+        got = page.evaluate("window.check()")
+    finally:
+        page.close()
+        server.shutdown()
+    units = [b / np.linalg.norm(b, axis=1, keepdims=True) for b in blocks]
+    codes, scales = quantise(np.concatenate(units))
+    vectors = codes * scales.astype(np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    offsets = modalities.centroid_offsets(units)
+    f = 0.6
+    moved = np.concatenate([vectors[m * 30 : (m + 1) * 30] - f * offsets[m] for m in range(2)])
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    full = moved @ moved.T
+    assert got["openedRows"] == 60
+    bounds = got["bounds"]
+    expected = [full[bounds[r] : bounds[r + 1], bounds[c] : bounds[c + 1]].mean() for r in range(7) for c in range(7)]
+    assert np.allclose(got["pooled"], expected, atol=1e-5)
+    assert np.allclose(got["tile"], full[np.ix_([0, 5], [30, 31, 32])].ravel(), atol=1e-5)
+    assert got["hover"] == pytest.approx(full[3, 33], abs=1e-5)
+    assert got["hover0"] == pytest.approx((vectors @ vectors.T)[3, 33], abs=1e-5)
+    assert abs(got["hover"] - got["hover0"]) > 0.05  # the shift moves the value
+    assert [e["index"] for e in got["top"]] == np.argsort(-full[4, 30:], kind="stable")[:3].tolist()
+    assert [e["score"] for e in got["top"]] == pytest.approx(np.sort(full[4, 30:])[::-1][:3], abs=1e-5)
+    assert [e["index"] for e in got["pageTop"]] == np.argsort(-full[34, :30], kind="stable")[:3].tolist()
+    assert "nothing.json" in got["missing"] and "404" in got["missing"]

@@ -10,6 +10,8 @@ import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange, scaleColors } from "../theme.js";
 import { parseQuadrant, quadrantOptions } from "./heatmap.js";
 import { figure } from "../figure.js";
+import { hasEmbeddings, openEmbeddings } from "../embedding-source.js";
+import { createEmbeddingView } from "../embedding-view.js";
 
 function codeRange(m) {
   const maxCode = m.dtype === "u2" ? 65535 : 255;
@@ -23,7 +25,12 @@ export const render = figure("compare", async ({ mount, options, ctx, arrived, d
   const loaded = await Promise.all(models.map(async (model) => {
     const sim = await ctx.load(model, "similarity");
     let matrix;
-    if (variant === "closed") {
+    if (hasEmbeddings(ctx, model)) {
+      // embeddings.json instead of matrices: the closed variant is the last step's shift.
+      const [source, gap] = await Promise.all([openEmbeddings(ctx, model), variant === "closed" ? ctx.load(model, "gap") : null]);
+      const last = gap && gap.steps[gap.steps.length - 1];
+      return { model, sim, source, fraction: last ? last.fraction : 0, range: last ? last.matrix_range : sim.range, metrics: ctx.result(model).metrics };
+    } else if (variant === "closed") {
       // Only the last (fully closed) step's matrix file, not the whole slider.
       const gap = await ctx.load(model, "gap");
       matrix = await ctx.gapStepMatrix(gap, gap.steps.length - 1);
@@ -40,7 +47,7 @@ export const render = figure("compare", async ({ mount, options, ctx, arrived, d
     if (entry.sim.n !== n) throw new Error(`model ${entry.model.name} has ${entry.sim.n} pairs, expected ${n}`);
   }
   const range = options.range || loaded.reduce(([lo, hi], e) => {
-    const [a, b] = codeRange(e.matrix);
+    const [a, b] = e.source ? e.range : codeRange(e.matrix);
     return [Math.min(lo, a), Math.max(hi, b)];
   }, [Infinity, -Infinity]);
   const scale = options.scale || "viridis";
@@ -53,7 +60,8 @@ export const render = figure("compare", async ({ mount, options, ctx, arrived, d
     panels.forEach((panel, i) => {
       if (i !== source) panel.setCrosshair(cell ? { row: cell.row, col: cell.col } : null);
       const m = loaded[i].matrix;
-      readouts[i].textContent = cell ? `at cursor ${formatNumber(m.offset + m.scale * m.data[cell.row * m.cols + cell.col])}` : "";
+      const value = () => (m ? m.offset + m.scale * m.data[cell.row * m.cols + cell.col] : panel.valueAt(cell.row, cell.col));
+      readouts[i].textContent = cell ? `at cursor ${formatNumber(value())}` : "";
     });
     if (!cell) { preview.clear(); return; }
     const info = cellInfo(cell, n);
@@ -63,8 +71,8 @@ export const render = figure("compare", async ({ mount, options, ctx, arrived, d
 
   const grid = el("div", { class: "fig-compare-grid" });
   loaded.forEach((entry, i) => {
-    const view = createMatrixView({
-      matrix: entry.matrix, n, modalities, order: entry.sim.order, clusters: entry.sim.clusters,
+    const view = (entry.source ? createEmbeddingView : createMatrixView)({
+      matrix: entry.matrix, source: entry.source, fraction: entry.fraction, n, modalities, order: entry.sim.order, clusters: entry.sim.clusters,
       colors: themeColors(), scale, range, quadrant, sorted: wantsSorted(options), maxSize: options.size || 300, minSize: 120,
       label: `Similarity matrix of ${modelLabel(entry.model)}`,
       onCell: (cell) => sync(i, cell),

@@ -4,11 +4,15 @@
 // close-the-gap slider over the exported steps (gap.json) that swaps the
 // matrix of that step and reports the gap and loss as it moves. Each step's
 // matrix is its own file, fetched when the slider first reaches it (all of
-// them once the reader takes hold of the slider).
+// them once the reader takes hold of the slider). A result that ships
+// embeddings.json instead of matrices is drawn by embedding-view.js: each step is
+// the closing shift applied to the embeddings, computed in a worker.
 
 import { decodeRaw, decodeArray } from "../contract.js";
 import { el, selectControl, sliderControl, toggleButton, badgeSlot, modelLabel, formatNumber, wantsSorted } from "../dom.js";
 import { createMatrixView } from "../matrix-view.js";
+import { hasEmbeddings, openEmbeddings } from "../embedding-source.js";
+import { createEmbeddingView } from "../embedding-view.js";
 import { createScatterView, pointEntries } from "../scatter-view.js";
 import { projectionMethod } from "../registry.js";
 import { createPreview, cellEntries, cellInfo } from "../preview.js";
@@ -58,9 +62,10 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   }
   async function loadAll(m, d, step) {
     const [sim, gap, proj, itemsFile] = await Promise.all([ctx.load(m, "similarity", d), ctx.load(m, "gap", d), ctx.load(m, "projections", d), ctx.items(d)]);
-    const loaded = { sim, gap, proj, itemsFile, matrices: new Map(), points: new Map() };
+    const source = hasEmbeddings(ctx, m, d) ? openEmbeddings(ctx, m, d) : null;
+    const loaded = { sim, gap, proj, itemsFile, matrices: new Map(), points: new Map(), source: source && await source };
     loaded.step = Math.max(0, Math.min(gap.steps.length - 1, step));
-    loaded.current = await matrixAt(loaded, loaded.step);
+    loaded.current = loaded.source ? null : await matrixAt(loaded, loaded.step);
     return loaded;
   }
   state.data = await loadAll(state.model, state.datasetName, options.step ?? 0);
@@ -101,8 +106,9 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
   const modalities = () => state.data.sim.modalities;
   const items = () => state.data.itemsFile.items;
 
-  const matrixView = createMatrixView({
-    matrix: state.data.current, n: n(), modalities: modalities(), order: state.data.sim.order, clusters: state.data.sim.clusters,
+  const makeMatrixView = () => (state.data.source ? createEmbeddingView : createMatrixView)({
+    matrix: state.data.current, source: state.data.source, fraction: state.data.gap.steps[state.step].fraction,
+    n: n(), modalities: modalities(), order: state.data.sim.order, clusters: state.data.sim.clusters,
     colors: themeColors(), scale: options.scale || "viridis", range: stepRange(state.data.gap.steps), sorted: state.sorted,
     maxSize: options.size || 420,
     label: "Similarity matrix of the explorer",
@@ -112,6 +118,13 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       scatterView.highlight(cell.row === cell.col ? [cell.row] : [cell.row, cell.col]);
     },
   });
+  let matrixView = makeMatrixView(); // replaced when a switch crosses between matrices and embeddings
+  // The value of stacked cell (a, b) at the step shown: a matrix code, or a dot product of embeddings.
+  const valueAt = (a, b) => {
+    if (state.data.source) return state.data.source.value(a, b, state.data.gap.steps[state.step].fraction);
+    const matrix = state.data.current;
+    return matrix.offset + matrix.scale * matrix.data[a * matrix.cols + b];
+  };
   const scatterView = createScatterView({
     points: pointsAt(state.method, state.step), frame: frameOf(state.method), n: n(), modalities: modalities(), colors: themeColors(),
     axes: projectionMethod(ctx.manifest, state.method).axes, maxWidth: options.size || 420, aspect: 0.85, label: "Projection of the explorer",
@@ -119,11 +132,10 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       if (index === null || index === undefined) { preview.clear(); matrixView.highlightItems([]); return; }
       const i = index % n();
       const partners = modalities().map((_, m) => m * n() + i);
-      const matrix = state.data.current;
       let score = null;
-      if (modalities().length > 1) score = matrix.offset + matrix.scale * matrix.data[i * matrix.cols + n() + i];
+      if (modalities().length > 1) score = valueAt(i, n() + i);
       // Three or more modalities: every pair's similarity of this item, in the note.
-      const cell = (a, b) => matrix.offset + matrix.scale * matrix.data[(a * n() + i) * matrix.cols + b * n() + i];
+      const cell = (a, b) => valueAt(a * n() + i, b * n() + i);
       const others = [];
       for (let a = 0; a < modalities().length; a++) {
         for (let b = a + 1; b < modalities().length; b++) if (a + b > 1) others.push(`${modalities()[a]}–${modalities()[b]} ${formatNumber(cell(a, b))}`);
@@ -155,11 +167,16 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     state.step = value;
     describeStep();
     try {
-      const matrix = await matrixAt(shown, value);
-      if (mine !== state.stepToken || shown !== state.data) return; // the reader moved on
-      state.data.current = matrix;
+      if (state.data.source) {
+        await matrixView.setFraction(state.data.gap.steps[value].fraction);
+        if (mine !== state.stepToken || shown !== state.data) return;
+      } else {
+        const matrix = await matrixAt(shown, value);
+        if (mine !== state.stepToken || shown !== state.data) return; // the reader moved on
+        state.data.current = matrix;
+        matrixView.setMatrix(matrix);
+      }
       mount.dataset.step = String(state.step); // the step whose matrix is drawn
-      matrixView.setMatrix(matrix);
       scatterView.setPoints(pointsAt(state.method, state.step));
       mount.dispatchEvent(new CustomEvent("figure-updated", { bubbles: true, detail: { kind: "explorer", step: state.step } }));
     } catch (error) {
@@ -168,7 +185,7 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
     }
   });
   // Taking hold of the slider fetches every step, so dragging never waits.
-  const prefetchSteps = () => state.data.gap.steps.forEach((_, i) => matrixAt(state.data, i).catch(() => {}));
+  const prefetchSteps = () => { if (!state.data.source) state.data.gap.steps.forEach((_, i) => matrixAt(state.data, i).catch(() => {})); };
   slider.input.addEventListener("pointerdown", prefetchSteps);
   slider.input.addEventListener("focus", prefetchSteps);
 
@@ -216,7 +233,16 @@ export const render = figure("explorer", async ({ mount, config, options, ctx, a
       methodSelect.select.value = state.method;
       slider.input.max = String(state.data.gap.steps.length - 1);
       slider.input.value = String(state.step);
-      matrixView.setMatrix(state.data.current, { n: state.data.sim.n, modalities: state.data.sim.modalities, order: state.data.sim.order, clusters: state.data.sim.clusters, range: stepRange(state.data.gap.steps) });
+      if (state.data.source || !matrixView.setMatrix) {
+        // Embeddings on either side: a new view of the new result.
+        const old = matrixView;
+        matrixView = makeMatrixView();
+        old.element.replaceWith(matrixView.element);
+        old.destroy();
+        matrixView.draw();
+      } else {
+        matrixView.setMatrix(state.data.current, { n: state.data.sim.n, modalities: state.data.sim.modalities, order: state.data.sim.order, clusters: state.data.sim.clusters, range: stepRange(state.data.gap.steps) });
+      }
       scatterView.setPoints(pointsAt(state.method, state.step), { axes: projectionMethod(ctx.manifest, state.method).axes, frame: frameOf(state.method), n: state.data.sim.n, modalities: state.data.sim.modalities });
       preview.clear();
       refreshHeader();

@@ -9,6 +9,7 @@ import { createPreview, cellEntries, cellInfo } from "../preview.js";
 import { themeColors, onThemeChange } from "../theme.js";
 import { figure, pickModel } from "../figure.js";
 import { liveHeatmapRow } from "../live/heatmap-row.js";
+import { hasEmbeddings } from "../embedding-source.js";
 
 /** Quadrant option values: "all" or "a,b"; also accepts "image-text" style names. */
 export function parseQuadrant(value, modalities) {
@@ -37,6 +38,11 @@ export function clusterList(clusters) {
 export const render = figure("heatmap", async ({ mount, options, ctx, arrived }) => {
   const sorted = wantsSorted(options);
   const model = pickModel(ctx.models(), options.model, "no model to show");
+  // A result above the export's embeddings_above ships embeddings.json instead of its matrix.
+  if (hasEmbeddings(ctx, model)) {
+    const { renderEmbeddingHeatmap } = await import("../heatmap-embeddings.js");
+    return renderEmbeddingHeatmap({ mount, options, ctx, arrived, model });
+  }
   const [sim, itemsFile] = await Promise.all([ctx.load(model, "similarity"), ctx.items()]);
   arrived();
   const items = itemsFile.items;

@@ -1,11 +1,14 @@
 // Figure kind "retrieval": choose a query (an image or a caption) and see the
 // top-k items of the other modality with their scores, the true match marked,
 // and the model's recall@k. Queries are chosen with native selects and buttons.
+// A result that ships embeddings.json has no lists: its top-k is ranked on demand
+// (embedding-source.js: on the page for a small gallery, else in the worker).
 
 import { decodeArray } from "../contract.js";
-import { el, selectControl, badgeSlot, modelLabel, formatNumber } from "../dom.js";
+import { el, selectControl, badgeSlot, modelLabel, formatNumber, uniqueId } from "../dom.js";
 import { figure, pickModel } from "../figure.js";
 import { modalityView } from "../preview.js";
+import { hasEmbeddings, openEmbeddings } from "../embedding-source.js";
 
 function itemView(item, modality) {
   if (modality === "image" && item.imageUrl) {
@@ -22,14 +25,19 @@ function itemView(item, modality) {
   return el("p", { class: "fig-preview-caption", text: view.text || item.text });
 }
 
-/** Every searchable direction: the first modality pair as i2t/t2i, then each further pair both ways. */
-function routesOf(retrieval, modalities) {
+/**
+ * Every searchable direction: the first modality pair as i2t/t2i, then each further pair both ways.
+ * A result that ships embeddings.json has no lists: its routes name the modalities' rows, ranked on demand.
+ */
+function routesOf(retrieval, modalities, ranked) {
   const [first, second] = modalities;
   const routes = [];
   const add = (key, query, result, lists, recall) => routes.push({
     key, query, result, recall,
     label: `${query} → ${result}`,
-    indices: decodeArray(lists.indices), scores: decodeArray(lists.scores),
+    ...(ranked
+      ? { from: modalities.indexOf(query), to: modalities.indexOf(result) }
+      : { indices: decodeArray(lists.indices), scores: decodeArray(lists.scores) }),
   });
   add("i2t", first, second, retrieval.i2t, retrieval.recall.i2t);
   add("t2i", second, first, retrieval.t2i, retrieval.recall.t2i);
@@ -41,6 +49,23 @@ function routesOf(retrieval, modalities) {
   return routes;
 }
 
+const MAX_SELECT_QUERIES = 2000;
+
+/** The query as a number box (0-based index, like the select's values): {element, select, numbered}. */
+function numberQuery(count, value, onChange) {
+  const id = uniqueId("fig-query");
+  const input = el("input", { id, type: "number", class: "fig-select", attrs: { min: "0", max: String(count - 1), step: "1" } });
+  input.value = String(value);
+  input.addEventListener("change", () => {
+    const v = Math.round(Number(input.value));
+    if (Number.isFinite(v)) onChange(Math.max(0, Math.min(count - 1, v)));
+  });
+  const element = el("div", { class: "fig-control" }, [
+    el("label", { class: "fig-control-label", text: `Query (0–${count - 1})`, attrs: { for: id } }), input,
+  ]);
+  return { element, select: input, numbered: true };
+}
+
 function truncate(text, length = 60) {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
@@ -50,11 +75,12 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
   let model = pickModel(models, options.model, "no model to show");
   const itemsFile = await ctx.items();
   let retrieval = await ctx.load(model, "retrieval");
+  let ranker = hasEmbeddings(ctx, model) ? await openEmbeddings(ctx, model) : null;
   arrived();
   const items = itemsFile.items;
   const modalities = itemsFile.modalities || ["image", "text"];
   let routes = [];
-  const decode = () => { routes = routesOf(retrieval, modalities); };
+  const decode = () => { routes = routesOf(retrieval, modalities, Boolean(ranker)); };
   decode();
   let direction = routes.some((r) => r.key === options.direction) ? options.direction : "i2t";
   const route = () => routes.find((r) => r.key === direction) || routes[0];
@@ -72,35 +98,56 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
     value: String(i),
     label: route().query === "text" ? `${i + 1}. ${truncate(item.text)}` : `${i + 1}. ${route().query} ${item.id}`,
   }));
-  const querySelect = selectControl("Query", queryOptions(), String(query), (v) => { query = Number(v); update(); });
+  // A few thousand queries fit a select; more (a large figure sample) get a number box:
+  // a select of 10,000 options costs more to update than ranking the gallery does.
+  const querySelect = items.length <= MAX_SELECT_QUERIES
+    ? selectControl("Query", queryOptions(), String(query), (v) => { query = Number(v); update(); })
+    : numberQuery(items.length, query, (v) => { query = v; update(); });
   const prev = el("button", { type: "button", text: "◀ previous", attrs: { "aria-label": "previous query" } });
   const next = el("button", { type: "button", text: "next ▶", attrs: { "aria-label": "next query" } });
   prev.addEventListener("click", () => { query = (query - 1 + items.length) % items.length; update(); });
   next.addEventListener("click", () => { query = (query + 1) % items.length; update(); });
   const directionSelect = selectControl("Search", routes.map((r) => ({ value: r.key, label: r.label })), direction, (v) => {
     direction = v;
-    querySelect.select.replaceChildren(...queryOptions().map((o) => el("option", { value: o.value, text: o.label })));
+    if (querySelect.numbered) querySelect.select.value = String(query);
+    else querySelect.select.replaceChildren(...queryOptions().map((o) => el("option", { value: o.value, text: o.label })));
     update();
   });
   const modelSelect = selectControl("Model", models.map((m) => ({ value: m.name, label: modelLabel(m) })), model.name, async (v) => {
     const nextModel = models.find((m) => m.name === v);
     const data = await ctx.load(nextModel, "retrieval");
-    model = nextModel; retrieval = data; decode(); update();
+    const nextRanker = hasEmbeddings(ctx, nextModel) ? await openEmbeddings(ctx, nextModel) : null;
+    model = nextModel; retrieval = data; ranker = nextRanker; decode(); update();
   });
 
-  function update() {
+  /** The top shown() of the route for the query: [{index, score}], from its lists or ranked now. */
+  async function topList(current) {
+    const n = items.length;
+    if (ranker) return ranker.topK(current.from * n + query, current.to * n, n, shown());
+    const k = retrieval.k;
+    return Array.from({ length: shown() }, (_, j) => ({ index: current.indices[query * k + j], score: current.scores[query * k + j] }));
+  }
+
+  let token = 0;
+  async function update() {
+    const mine = ++token;
     querySelect.select.value = String(query);
     const current = route();
     const [qMod, rMod] = [current.query, current.result];
     const item = items[query];
     queryBox.replaceChildren(el("span", { class: "fig-preview-tag", text: `query: ${qMod} #${query} · ${item.id}` }), itemView(item, qMod));
-    const { indices, scores } = current;
-    const k = retrieval.k;
+    let best;
+    try {
+      best = await topList(current);
+    } catch (error) {
+      if (mine === token) found.textContent = `Could not rank the ${rMod}s: ${error.message}`;
+      return;
+    }
+    if (mine !== token) return; // the reader moved on
     const hits = [];
     let rank = -1;
-    for (let j = 0; j < shown(); j++) {
-      const index = indices[query * k + j];
-      const score = scores[query * k + j];
+    for (let j = 0; j < best.length; j++) {
+      const { index, score } = best[j];
       const match = index === query;
       if (match) rank = j;
       hits.push(el("li", { class: "fig-retrieval-hit", dataset: { index: String(index), match: String(match) } }, [
@@ -116,15 +163,17 @@ export const render = figure("retrieval", async ({ mount, options, ctx, arrived,
     recallLine.textContent = `${modelLabel(model)}, ${current.label} over all ${items.length} queries: R@1 ${formatNumber(r.r1, 2)} · R@5 ${formatNumber(r.r5, 2)} · R@10 ${formatNumber(r.r10, 2)}`;
     badge.show(model);
     mount.dataset.model = model.name;
+    root.dataset.shown = `${direction}:${query}`; // what the list shows (tests wait for it)
   }
 
   const controls = el("div", { class: "fig-controls" });
   if (switchable) controls.append(modelSelect.element);
   controls.append(directionSelect.element, querySelect.element, prev, next);
-  mount.replaceChildren(el("div", { class: "fig fig-retrieval" }, [
+  const root = el("div", { class: "fig fig-retrieval" }, [
     el("div", { class: "fig-header" }, [badge.element, controls]),
     el("div", { class: "fig-query" }, [queryBox, el("div", {}, [found, recallLine])]),
     results,
-  ]));
-  update();
+  ]);
+  mount.replaceChildren(root);
+  await update();
 });

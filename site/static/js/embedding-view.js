@@ -1,0 +1,448 @@
+// The similarity-matrix view of a result that ships embeddings (embedding-source.js)
+// instead of a kN x kN matrix. Same element structure, options and keyboard as
+// matrix-view.js, so the figures and their styles treat both alike; what differs
+// is where the numbers come from:
+// - the picture is the exact average-pooled matrix at the canvas's pixel size
+//   (block means' products, in the worker);
+// - zooming (buttons, + and - keys, double-click) shows a window of the matrix;
+//   once the window has no more rows than the canvas has pixels, its cells are
+//   computed at full resolution;
+// - a hover is one dot product on the main thread;
+// - setFraction(f) applies the close-the-gap slider's shift to the embeddings.
+
+import { el, canvasStack } from "./dom.js";
+import { colorLUT, scaleColors, withAlpha } from "./theme.js";
+
+/**
+ * createEmbeddingView(options) -> view with createMatrixView's methods plus setFraction, zoom,
+ * resetZoom and valueAt. options: as createMatrixView's, with `source` (openEmbeddings())
+ * instead of `matrix`, `range` [lo, hi] (the colour scale; required: no matrix to take it from)
+ * and `fraction` (closing fraction, default 0).
+ */
+export function createEmbeddingView(options) {
+  const state = {
+    source: options.source,
+    n: options.n,
+    modalities: options.modalities,
+    order: options.order || null,
+    clusters: options.clusters || [],
+    colors: options.colors,
+    scale: options.scale || "viridis",
+    range: options.range,
+    quadrant: options.quadrant || "all",
+    sorted: !!options.sorted,
+    fraction: options.fraction || 0,
+    hover: null,
+    cursor: null,
+    highlight: [],
+    cross: null,
+    size: 0,
+    view: null, // {r0, c0, span}: the window shown, in display positions; null = everything
+  };
+  const onCell = options.onCell || (() => {});
+  const maxSize = options.maxSize || 560;
+  const minSize = options.minSize || 160;
+  const COARSE_MIN = 64; // canvases of at least 4 x this many pixels get a quarter-resolution picture first
+
+  const { base, overlay, stack } = canvasStack("fig-matrix", "similarity matrix",
+    `${options.label || "Similarity matrix"}. Arrow keys move a cell cursor; Shift moves by ten; Home and End jump; `
+    + "plus and minus zoom in and out around the cursor, 0 shows everything; Escape clears.");
+  const topLabels = el("div", { class: "fig-matrix-top", attrs: { "aria-hidden": "true" } });
+  const leftLabels = el("div", { class: "fig-matrix-left", attrs: { "aria-hidden": "true" } });
+  const barCanvas = el("canvas", { class: "fig-colorbar-canvas", width: 12, height: 256, attrs: { "aria-hidden": "true" } });
+  const barHi = el("span", { class: "fig-colorbar-hi" });
+  const barLo = el("span", { class: "fig-colorbar-lo" });
+  const bar = el("div", { class: "fig-colorbar", attrs: { role: "img" } }, [barHi, barCanvas, barLo]);
+  const zoomIn = el("button", { type: "button", class: "fig-zoom-in", text: "Zoom in" });
+  const zoomOut = el("button", { type: "button", class: "fig-zoom-out", text: "Zoom out" });
+  const zoomAll = el("button", { type: "button", class: "fig-zoom-reset", text: "Show all" });
+  const zoomNote = el("span", { class: "fig-zoom-note", attrs: { "aria-live": "polite" } });
+  const toolbar = el("div", { class: "fig-matrix-zoom fig-controls" }, [zoomIn, zoomOut, zoomAll, zoomNote]);
+  const element = el("div", { class: "fig-matrix fig-matrix-embeddings" }, [
+    el("div", { class: "fig-matrix-corner" }), topLabels, el("div", { class: "fig-matrix-spacer" }), leftLabels, stack, bar, toolbar,
+  ]);
+
+  let rowIdx = null, colIdx = null, rowPos = null, colPos = null;
+  let lut = null;
+  let drawToken = 0;
+  let drawn = Promise.resolve();
+  const offscreen = document.createElement("canvas");
+
+  const k = () => state.modalities.length;
+  const span = () => (state.view ? state.view.span : rowIdx.length);
+  const origin = () => (state.view ? [state.view.r0, state.view.c0] : [0, 0]);
+
+  function buildIndex() {
+    const n = state.n;
+    const perm = new Int32Array(n);
+    for (let p = 0; p < n; p++) perm[p] = state.sorted && state.order ? state.order[p] : p;
+    const build = (mods) => {
+      const out = new Int32Array(mods.length * n);
+      mods.forEach((m, j) => { for (let p = 0; p < n; p++) out[j * n + p] = m * n + perm[p]; });
+      return out;
+    };
+    const all = [...Array(k()).keys()];
+    if (state.quadrant === "all") {
+      rowIdx = build(all); colIdx = rowIdx;
+    } else {
+      const [a, b] = state.quadrant.split(",").map(Number);
+      rowIdx = build([a]); colIdx = a === b ? rowIdx : build([b]);
+    }
+    const inverse = (idx) => {
+      const pos = new Int32Array(k() * n).fill(-1);
+      for (let i = 0; i < idx.length; i++) pos[idx[i]] = i;
+      return pos;
+    };
+    rowPos = inverse(rowIdx); colPos = colIdx === rowIdx ? rowPos : inverse(colIdx);
+  }
+
+  function buildLUT() {
+    lut = colorLUT(state.scale);
+    const [lo, hi] = state.range;
+    const colors = scaleColors(state.scale);
+    const ctx = barCanvas.getContext("2d");
+    for (let i = 0; i < 256; i++) {
+      const [r, g, b] = colors[255 - i];
+      ctx.fillStyle = `rgb(${r},${g},${b})`;
+      ctx.fillRect(0, i, 12, 1);
+    }
+    barHi.textContent = hi.toFixed(2);
+    barLo.textContent = lo.toFixed(2);
+    bar.setAttribute("aria-label", `colour scale ${state.scale} from ${lo.toFixed(2)} to ${hi.toFixed(2)}`);
+  }
+
+  function layoutSize() {
+    const available = element.parentElement ? element.parentElement.clientWidth - 70 : maxSize;
+    return Math.max(minSize, Math.min(maxSize, Math.floor(available || maxSize)));
+  }
+
+  function pixelCount() {
+    return Math.max(1, Math.round(state.size * (window.devicePixelRatio || 1)));
+  }
+
+  let firstPaint = null; // resolves when the current draw has put its first picture on the canvas
+
+  /**
+   * Compute the window's picture in the worker and paint it; resolves once the final picture is
+   * painted (or a newer draw superseded it). A pooled picture comes in two passes: a quarter of
+   * the canvas's resolution first (a sixteenth of the products), then every pixel.
+   */
+  function drawBase() {
+    let signal;
+    firstPaint = new Promise((resolve) => { signal = resolve; });
+    return paintLevels(++drawToken, signal).finally(signal);
+  }
+
+  async function paintLevels(mine, signalFirst) {
+    const pixels = pixelCount();
+    const count = span();
+    const [r0, c0] = origin();
+    const rows = rowIdx.subarray(r0, r0 + count);
+    const cols = colIdx === rowIdx && r0 === c0 ? rows : colIdx.subarray(c0, c0 + count);
+    const full = count <= pixels;
+    const levels = full ? [count] : (pixels >= 4 * COARSE_MIN ? [Math.ceil(pixels / 4), pixels] : [pixels]);
+    element.setAttribute("aria-busy", "true");
+    for (const blocks of levels) {
+      let values, side;
+      try {
+        if (full) {
+          values = await state.source.tile(rows, cols, state.fraction);
+          side = count;
+        } else {
+          const pooled = await state.source.pooled(rows, cols, blocks, state.fraction);
+          values = pooled.values;
+          side = pooled.rows;
+        }
+      } catch (error) {
+        if (mine === drawToken) {
+          element.removeAttribute("aria-busy");
+          zoomNote.textContent = `Could not compute the matrix: ${error.message}`;
+        }
+        throw error;
+      }
+      if (mine !== drawToken) return; // a newer draw replaced this one
+      const final = blocks === levels[levels.length - 1];
+      paint(values, side, pixels, { resolution: full ? "full" : "pooled", final, r0, c0, count });
+      signalFirst();
+    }
+    element.removeAttribute("aria-busy");
+  }
+
+  function paint(values, side, pixels, { resolution, final, r0, c0, count }) {
+    const [lo, hi] = state.range;
+    const span01 = hi - lo || 1;
+    const image = new ImageData(side, side);
+    const px = new Uint32Array(image.data.buffer);
+    for (let i = 0; i < values.length; i++) {
+      px[i] = lut[Math.max(0, Math.min(255, Math.round(((values[i] - lo) / span01) * 255)))];
+    }
+    offscreen.width = side; offscreen.height = side;
+    offscreen.getContext("2d").putImageData(image, 0, 0);
+    base.width = pixels; base.height = pixels;
+    const ctx = base.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(offscreen, 0, 0, pixels, pixels);
+    // What is on the canvas, for readers of the page's state (tests, the bench).
+    element.matrixDrawn = { resolution, final, side, r0, c0, span: count, fraction: state.fraction, values, at: performance.now() };
+    element.dataset.resolution = resolution;
+    element.dataset.window = `${r0},${c0},${count}`;
+    const total = rowIdx.length;
+    zoomNote.textContent = state.view
+      ? `rows ${r0 + 1}–${r0 + count}, columns ${c0 + 1}–${c0 + count} of ${total}${resolution === "full" ? ", every cell" : `, averaged into ${side} × ${side}`}`
+      : (resolution === "full" ? "" : `${total} × ${total} cells averaged into ${side} × ${side}; zoom in for single cells`);
+    zoomOut.disabled = zoomAll.disabled = !state.view;
+    zoomIn.disabled = count <= 8;
+  }
+
+  function placeLabels() {
+    const size = state.size;
+    topLabels.replaceChildren();
+    leftLabels.replaceChildren();
+    if (state.view) return; // a window: the note under the matrix says which rows and columns
+    const mods = state.quadrant === "all" ? [...Array(k()).keys()].map((m) => [m, m]) : [state.quadrant.split(",").map(Number)];
+    const parts = mods.length;
+    mods.forEach(([a, b]) => {
+      topLabels.append(el("span", { text: state.modalities[b], attrs: { style: `width:${size / parts}px` } }));
+      leftLabels.append(el("span", { text: state.modalities[a], attrs: { style: `height:${size / parts}px` } }));
+    });
+  }
+
+  // Display position (whole matrix) -> css px inside the window.
+  const toY = (r) => ((r - origin()[0]) * state.size) / span();
+  const toX = (c) => ((c - origin()[1]) * state.size) / span();
+
+  function drawOverlay() {
+    const size = state.size;
+    const dpr = window.devicePixelRatio || 1;
+    const pixels = Math.round(size * dpr);
+    if (overlay.width !== pixels) { overlay.width = pixels; overlay.height = pixels; }
+    const ctx = overlay.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, size, size);
+    const n = state.n;
+    const cell = size / span();
+    const fg = state.colors.dark ? "#ffffff" : "#000000";
+    if (state.quadrant === "all") {
+      ctx.strokeStyle = state.colors.bg;
+      ctx.lineWidth = 2;
+      for (let m = 1; m < k(); m++) {
+        const y = toY(m * n), x = toX(m * n);
+        ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(size, y); ctx.moveTo(x, 0); ctx.lineTo(x, size); ctx.stroke();
+      }
+    }
+    if (state.sorted && state.clusters.length) {
+      const blocks = state.quadrant === "all" ? k() : 1;
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = "rgba(255,255,255,0.85)";
+      for (let qa = 0; qa < blocks; qa++) {
+        for (let qb = 0; qb < blocks; qb++) {
+          for (const cluster of state.clusters) {
+            const y = toY(qa * n + cluster.start), x = toX(qb * n + cluster.start);
+            const w = cluster.size * cell;
+            ctx.strokeRect(x + 0.5, y + 0.5, Math.max(1, w - 1), Math.max(1, w - 1));
+          }
+        }
+      }
+    }
+    for (const index of state.highlight) {
+      const r = rowPos[index], c = colPos[index];
+      ctx.fillStyle = withAlpha(state.colors.accent, 0.35);
+      if (r >= 0) ctx.fillRect(0, toY(r), size, Math.max(1.5, cell));
+      if (c >= 0) ctx.fillRect(toX(c), 0, Math.max(1.5, cell), size);
+    }
+    if (state.cross) {
+      const r = rowPos[state.cross.row], c = colPos[state.cross.col];
+      if (r >= 0 && c >= 0) drawCross(ctx, r, c, fg, size, cell);
+    }
+    const active = state.hover || state.cursor;
+    if (active) drawCross(ctx, active.r, active.c, fg, size, cell);
+  }
+
+  function drawCross(ctx, r, c, fg, size, cell) {
+    const x = toX(c), y = toY(r), w = Math.max(cell, 1);
+    ctx.strokeStyle = withAlpha(fg, 0.45);
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(0, y + w / 2); ctx.lineTo(size, y + w / 2);
+    ctx.moveTo(x + w / 2, 0); ctx.lineTo(x + w / 2, size);
+    ctx.stroke();
+    const pad = 3;
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = fg;
+    ctx.strokeRect(x - pad, y - pad, w + 2 * pad, w + 2 * pad);
+    ctx.strokeStyle = state.colors.dark ? "#000" : "#fff";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(x - pad - 1.5, y - pad - 1.5, w + 2 * pad + 3, w + 2 * pad + 3);
+  }
+
+  let overlayPending = false;
+  function requestOverlay() {
+    if (overlayPending) return;
+    overlayPending = true;
+    requestAnimationFrame(() => { overlayPending = false; drawOverlay(); });
+  }
+
+  function valueAt(row, col) { return state.source.value(row, col, state.fraction); }
+
+  function cellAt(r, c) {
+    const row = rowIdx[r], col = colIdx[c];
+    return { r, c, row, col, value: valueAt(row, col) };
+  }
+
+  function fromEvent(event) {
+    const rect = overlay.getBoundingClientRect();
+    const x = event.clientX - rect.left, y = event.clientY - rect.top;
+    if (x < 0 || y < 0 || x >= rect.width || y >= rect.height) return null;
+    const [r0, c0] = origin();
+    const r = Math.min(rowIdx.length - 1, r0 + Math.floor((y / rect.height) * span()));
+    const c = Math.min(colIdx.length - 1, c0 + Math.floor((x / rect.width) * span()));
+    return { r, c };
+  }
+
+  /** Show `count` rows and columns around display position (r, c); count >= all shows everything. */
+  function zoomTo(r, c, count) {
+    const total = rowIdx.length;
+    const size = Math.max(8, Math.min(total, Math.round(count)));
+    if (size >= total) {
+      state.view = null;
+    } else {
+      const clamp = (v) => Math.max(0, Math.min(total - size, Math.round(v - size / 2)));
+      state.view = { r0: clamp(r), c0: clamp(c), span: size };
+    }
+    placeLabels();
+    drawOverlay();
+    drawn = drawBase().catch((error) => console.error(error));
+    return drawn;
+  }
+
+  function zoomBy(factor, at) {
+    const [r0, c0] = origin();
+    const centre = at || state.cursor || { r: r0 + span() / 2, c: c0 + span() / 2 };
+    return zoomTo(centre.r, centre.c, span() / factor);
+  }
+
+  /** Keep the cursor inside the window (panning by whole windows' halves). */
+  function follow(cur) {
+    if (!state.view) return false;
+    const { r0, c0, span: s } = state.view;
+    if (cur.r >= r0 && cur.r < r0 + s && cur.c >= c0 && cur.c < c0 + s) return false;
+    zoomTo(cur.r >= r0 && cur.r < r0 + s ? r0 + s / 2 : cur.r, cur.c >= c0 && cur.c < c0 + s ? c0 + s / 2 : cur.c, s);
+    return true;
+  }
+
+  overlay.addEventListener("pointermove", (event) => {
+    if (event.pointerType !== "mouse") return;
+    const hit = fromEvent(event);
+    if (!hit) return;
+    if (state.hover && state.hover.r === hit.r && state.hover.c === hit.c) return;
+    state.hover = hit;
+    onCell(cellAt(hit.r, hit.c), "pointer");
+    requestOverlay();
+  });
+  overlay.addEventListener("pointerleave", (event) => {
+    if (event.pointerType !== "mouse") return;
+    state.hover = null;
+    onCell(state.cursor ? cellAt(state.cursor.r, state.cursor.c) : null, "leave");
+    requestOverlay();
+  });
+  overlay.addEventListener("click", (event) => {
+    const hit = fromEvent(event);
+    if (!hit) return;
+    state.cursor = hit;
+    onCell(cellAt(hit.r, hit.c), "tap");
+    requestOverlay();
+  });
+  overlay.addEventListener("dblclick", (event) => {
+    const hit = fromEvent(event);
+    if (hit) zoomBy(4, hit);
+  });
+  zoomIn.addEventListener("click", () => zoomBy(4));
+  zoomOut.addEventListener("click", () => zoomBy(1 / 4));
+  zoomAll.addEventListener("click", () => zoomTo(0, 0, Infinity));
+  stack.addEventListener("keydown", (event) => {
+    const dr = rowIdx.length, dc = colIdx.length;
+    const step = event.shiftKey ? 10 : 1;
+    let cur = state.cursor ? { ...state.cursor } : null;
+    const start = () => cur || { r: origin()[0], c: origin()[1] };
+    switch (event.key) {
+      case "ArrowUp": cur = start(); if (state.cursor) cur.r -= step; break;
+      case "ArrowDown": cur = start(); if (state.cursor) cur.r += step; break;
+      case "ArrowLeft": cur = start(); if (state.cursor) cur.c -= step; break;
+      case "ArrowRight": cur = start(); if (state.cursor) cur.c += step; break;
+      case "PageUp": cur = start(); cur.r -= state.n; break;
+      case "PageDown": cur = start(); cur.r += state.n; break;
+      case "Home": cur = start(); cur.c = 0; if (event.ctrlKey) cur.r = 0; break;
+      case "End": cur = start(); cur.c = dc - 1; if (event.ctrlKey) cur.r = dr - 1; break;
+      case "+": case "=": event.preventDefault(); zoomBy(4); return;
+      case "-": event.preventDefault(); zoomBy(1 / 4); return;
+      case "0": event.preventDefault(); zoomTo(0, 0, Infinity); return;
+      case "Escape":
+        state.cursor = null; onCell(null, "keyboard"); requestOverlay(); event.preventDefault(); return;
+      default: return;
+    }
+    event.preventDefault();
+    cur.r = Math.max(0, Math.min(dr - 1, cur.r));
+    cur.c = Math.max(0, Math.min(dc - 1, cur.c));
+    state.cursor = cur;
+    state.hover = null;
+    onCell(cellAt(cur.r, cur.c), "keyboard");
+    if (!follow(cur)) requestOverlay();
+  });
+
+  function redraw({ full = true } = {}) {
+    state.size = layoutSize();
+    for (const c of [base, overlay]) { c.style.width = `${state.size}px`; c.style.height = `${state.size}px`; }
+    stack.style.width = `${state.size}px`; stack.style.height = `${state.size}px`;
+    barCanvas.style.height = `${Math.max(80, state.size - 40)}px`;
+    if (full) { buildIndex(); buildLUT(); state.view = null; }
+    placeLabels();
+    drawOverlay();
+    drawn = drawBase().catch((error) => console.error(error));
+    return firstPaint;
+  }
+
+  let lastWidth = 0;
+  const resizeObserver = new ResizeObserver(() => {
+    const width = element.parentElement ? element.parentElement.clientWidth : 0;
+    if (!width || width === lastWidth) return;
+    lastWidth = width;
+    if (layoutSize() !== state.size && rowIdx) redraw({ full: false });
+  });
+
+  const reset = () => { state.hover = null; state.cursor = null; };
+  return {
+    element,
+    stack,
+    /** Call once the element is in the document; resolves when the first picture is on the canvas. */
+    draw() {
+      const first = redraw();
+      if (element.parentElement) { lastWidth = element.parentElement.clientWidth; resizeObserver.observe(element.parentElement); }
+      return first;
+    },
+    setQuadrant(q) { state.quadrant = q; reset(); return redraw(); },
+    setSorted(sorted) { state.sorted = sorted; reset(); return redraw(); },
+    /** The close-the-gap slider: redraw (same window) with the step's shift; the cursor's value follows. */
+    setFraction(fraction, range) {
+      state.fraction = fraction;
+      if (range) { state.range = range; buildLUT(); }
+      drawn = drawBase().catch((error) => console.error(error));
+      if (state.cursor) onCell(cellAt(state.cursor.r, state.cursor.c), "update");
+      return drawn;
+    },
+    setRange(range) { state.range = range; buildLUT(); drawn = drawBase().catch((e) => console.error(e)); return drawn; },
+    setColors(colors) { state.colors = colors; drawOverlay(); },
+    setScale(scale) { state.scale = scale; buildLUT(); drawn = drawBase().catch((e) => console.error(e)); return drawn; },
+    highlightItems(indices) { state.highlight = indices || []; requestOverlay(); },
+    setCrosshair(cross) { state.cross = cross; requestOverlay(); },
+    zoom: zoomBy,
+    zoomTo,
+    resetZoom: () => zoomTo(0, 0, Infinity),
+    cellAt,
+    valueAt,
+    /** The promise of the picture being computed (resolves once its final pass is on the canvas). */
+    get drawn() { return drawn; },
+    get cursor() { return state.cursor; },
+    get state() { return state; },
+    destroy() { resizeObserver.disconnect(); },
+  };
+}
