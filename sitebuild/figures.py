@@ -120,6 +120,7 @@ class Figure:
     classes: list[str]
     files: list[DataLink] = field(default_factory=list)
     untrained: list[str] = field(default_factory=list)  # labels of models with random weights
+    vectors_only: list[str] = field(default_factory=list)  # labels of models without encoders (recovered)
     line: int = 0
 
 
@@ -296,6 +297,12 @@ def resolve_figure(
     for model in models:
         if dataset is None:
             continue
+        if kind.name == "zeroshot" and not data.models[model]["capabilities"]["encode_texts"]:
+            raise BuildError(
+                f"figure {fig_id!r} (zeroshot) needs a text encoder, and {model} declares none (its vectors "
+                "were computed elsewhere); choose a model that encodes texts",
+                where=where,
+            )
         if kind.files or kind.optional_files or kind.name == "metrics":
             data.result(model, dataset, where)  # the model must have been run on the dataset
         for file_kind in kind.files:
@@ -328,6 +335,12 @@ def resolve_figure(
         for m in models
         if m in data.models and data.models[m].get("trained") is False
     ]
+    # Figures where a reader may look for a search box or zero-shot say which models cannot have one.
+    vectors_only = [
+        data.models[m].get("label") or m
+        for m in models
+        if kind.name in QUERY_KINDS and m in data.models and not _has_encoders(data.models[m])
+    ]
     return Figure(
         kind=kind.name,
         id=fig_id,
@@ -340,7 +353,17 @@ def resolve_figure(
         classes=[c for c in classes if c not in LAYOUTS],
         files=links,
         untrained=untrained,
+        vectors_only=vectors_only,
     )
+
+
+QUERY_KINDS = ("explorer", "heatmap", "scatter", "compare", "retrieval")
+
+
+def _has_encoders(model_entry: dict) -> bool:
+    """The manifest's declared capabilities: can the model embed a new text or image?"""
+    capabilities = model_entry["capabilities"]
+    return bool(capabilities["encode_texts"] or capabilities["encode_images"])
 
 
 def _live_entry(data: DataIndex, model: str) -> dict | None:

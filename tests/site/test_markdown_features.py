@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from html import unescape
+from pathlib import Path
 
 import pytest
+
+from sitebuild.errors import BuildError
 
 BIB = """
 @article{liang2022,
@@ -358,3 +362,42 @@ def test_typography(article, build):
     folder = article({"00-a.md": '# A\n\n"Quoted" -- and...\n'})
     _, page = build(folder)
     assert "\u201cQuoted\u201d \u2013 and\u2026" in page
+
+
+def _vectors_only_export(export_dir: Path, tmp_path: Path, model: str) -> Path:
+    """The synthetic export with one model declaring precomputed vectors only, as a recovered one does."""
+    data = tmp_path / "vectors-only"
+    shutil.copytree(export_dir, data)
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(m for m in manifest["models"] if m["name"] == model)
+    entry["capabilities"] = {
+        "encode_images": False,
+        "encode_texts": False,
+        "precomputed_vectors": True,
+        "training_dynamics": False,
+        "closed_vocabulary": False,
+    }
+    (data / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return data
+
+
+def test_models_without_encoders_are_flagged_where_a_query_is_expected(article, build, export_dir, tmp_path):
+    data = _vectors_only_export(export_dir, tmp_path, "pocket:infonce")
+    folder = article(
+        {
+            "00-a.md": "# A\n\n::: figure retrieval\ndataset: samples\nmodel: pocket:infonce\nalt: Lists.\n:::\n\n"
+            "::: figure landscape\ndataset: samples\nmodel: pocket:infonce\nalt: Loss.\n:::\n"
+        }
+    )
+    _, page = build(folder, data)
+    retrieval = page[page.index('id="fig-retrieval-1"') : page.index('id="fig-landscape-2"')]
+    assert "Vectors only: InfoNCE (pocket) was recovered from published similarities" in retrieval
+    assert "no zero-shot classification and no new query" in retrieval
+    assert page.count("Vectors only:") == 1  # the landscape has no queries to miss
+
+
+def test_zeroshot_figure_refuses_a_model_without_a_text_encoder(article, build, export_dir, tmp_path):
+    data = _vectors_only_export(export_dir, tmp_path, "pocket:infonce")
+    folder = article({"00-a.md": "# A\n\n::: figure zeroshot\ndataset: samples\nmodel: pocket:infonce\nalt: Z.\n:::\n"})
+    with pytest.raises(BuildError, match=r"needs a text encoder, and pocket:infonce declares none"):
+        build(folder, data)
