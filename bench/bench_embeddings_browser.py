@@ -50,11 +50,12 @@ from exporter.analyses import gap_shift  # noqa: E402
 from exporter.contract import SCHEMA_VERSION, encode_array  # noqa: E402
 from exporter.embedding_payload import embeddings_payload, similarity_range  # noqa: E402
 from exporter.gap_files import matrix_range  # noqa: E402
+from exporter.seeds import DEFAULT_SEED  # noqa: E402
 from headless.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from headless.harness import SUBPATH, figure_config, prepare_root, write_page  # noqa: E402
 from headless.server import serve  # noqa: E402
 
-SEED = 31415
+SEED = DEFAULT_SEED
 FIRST_RENDER_TARGET_S = 1.5
 HOVER_TARGET_MS = 50.0
 HEAP_TARGET_MB = 300.0

@@ -96,7 +96,7 @@ def measure_all_pairs(vectors: dict[str, np.ndarray], dataset, info, options) ->
         "confidence": options.confidence,
         "seed": options.seed,
     }
-    if getattr(options, "engine", "local") == "ray":
+    if options.engine == "ray":
         # The N x N pass is the analysis that outgrows one machine: its blocks go to the same cluster.
         from exporter.distributed import connect, ray_block_map
 
