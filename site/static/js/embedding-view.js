@@ -10,8 +10,10 @@
 // - a hover is one dot product on the main thread;
 // - setFraction(f) applies the close-the-gap slider's shift to the embeddings.
 
-import { el, canvasStack } from "./dom.js";
-import { colorLUT, scaleColors, withAlpha } from "./theme.js";
+import { el } from "./dom.js";
+import { colorLUT, withAlpha } from "./theme.js";
+import { bindCellCursor } from "./cell-cursor.js";
+import { matrixParts, drawColorbar, displayIndex, placeQuadrantLabels, fitSize, drawCellCross, oncePerFrame } from "./matrix-parts.js";
 
 /**
  * createEmbeddingView(options) -> view with createMatrixView's methods plus setFraction, zoom,
@@ -44,15 +46,8 @@ export function createEmbeddingView(options) {
   const minSize = options.minSize || 160;
   const COARSE_MIN = 64; // canvases of at least 4 x this many pixels get a quarter-resolution picture first
 
-  const { base, overlay, stack } = canvasStack("fig-matrix", "similarity matrix",
-    `${options.label || "Similarity matrix"}. Arrow keys move a cell cursor; Shift moves by ten; Home and End jump; `
-    + "plus and minus zoom in and out around the cursor, 0 shows everything; Escape clears.");
-  const topLabels = el("div", { class: "fig-matrix-top", attrs: { "aria-hidden": "true" } });
-  const leftLabels = el("div", { class: "fig-matrix-left", attrs: { "aria-hidden": "true" } });
-  const barCanvas = el("canvas", { class: "fig-colorbar-canvas", width: 12, height: 256, attrs: { "aria-hidden": "true" } });
-  const barHi = el("span", { class: "fig-colorbar-hi" });
-  const barLo = el("span", { class: "fig-colorbar-lo" });
-  const bar = el("div", { class: "fig-colorbar", attrs: { role: "img" } }, [barHi, barCanvas, barLo]);
+  const parts = matrixParts(options.label, "plus and minus zoom in and out around the cursor, 0 shows everything; Escape clears.");
+  const { base, overlay, stack, topLabels, leftLabels, barCanvas, bar } = parts;
   const zoomIn = el("button", { type: "button", class: "fig-zoom-in", text: "Zoom in" });
   const zoomOut = el("button", { type: "button", class: "fig-zoom-out", text: "Zoom out" });
   const zoomAll = el("button", { type: "button", class: "fig-zoom-reset", text: "Show all" });
@@ -73,48 +68,16 @@ export function createEmbeddingView(options) {
   const origin = () => (state.view ? [state.view.r0, state.view.c0] : [0, 0]);
 
   function buildIndex() {
-    const n = state.n;
-    const perm = new Int32Array(n);
-    for (let p = 0; p < n; p++) perm[p] = state.sorted && state.order ? state.order[p] : p;
-    const build = (mods) => {
-      const out = new Int32Array(mods.length * n);
-      mods.forEach((m, j) => { for (let p = 0; p < n; p++) out[j * n + p] = m * n + perm[p]; });
-      return out;
-    };
-    const all = [...Array(k()).keys()];
-    if (state.quadrant === "all") {
-      rowIdx = build(all); colIdx = rowIdx;
-    } else {
-      const [a, b] = state.quadrant.split(",").map(Number);
-      rowIdx = build([a]); colIdx = a === b ? rowIdx : build([b]);
-    }
-    const inverse = (idx) => {
-      const pos = new Int32Array(k() * n).fill(-1);
-      for (let i = 0; i < idx.length; i++) pos[idx[i]] = i;
-      return pos;
-    };
-    rowPos = inverse(rowIdx); colPos = colIdx === rowIdx ? rowPos : inverse(colIdx);
+    ({ rowIdx, colIdx, rowPos, colPos } = displayIndex(state));
   }
 
   function buildLUT() {
     lut = colorLUT(state.scale);
     const [lo, hi] = state.range;
-    const colors = scaleColors(state.scale);
-    const ctx = barCanvas.getContext("2d");
-    for (let i = 0; i < 256; i++) {
-      const [r, g, b] = colors[255 - i];
-      ctx.fillStyle = `rgb(${r},${g},${b})`;
-      ctx.fillRect(0, i, 12, 1);
-    }
-    barHi.textContent = hi.toFixed(2);
-    barLo.textContent = lo.toFixed(2);
-    bar.setAttribute("aria-label", `colour scale ${state.scale} from ${lo.toFixed(2)} to ${hi.toFixed(2)}`);
+    drawColorbar(parts, state.scale, lo, hi);
   }
 
-  function layoutSize() {
-    const available = element.parentElement ? element.parentElement.clientWidth - 70 : maxSize;
-    return Math.max(minSize, Math.min(maxSize, Math.floor(available || maxSize)));
-  }
+  function layoutSize() { return fitSize(element, minSize, maxSize); }
 
   function pixelCount() {
     return Math.max(1, Math.round(state.size * (window.devicePixelRatio || 1)));
@@ -195,16 +158,12 @@ export function createEmbeddingView(options) {
   }
 
   function placeLabels() {
-    const size = state.size;
-    topLabels.replaceChildren();
-    leftLabels.replaceChildren();
-    if (state.view) return; // a window: the note under the matrix says which rows and columns
-    const mods = state.quadrant === "all" ? [...Array(k()).keys()].map((m) => [m, m]) : [state.quadrant.split(",").map(Number)];
-    const parts = mods.length;
-    mods.forEach(([a, b]) => {
-      topLabels.append(el("span", { text: state.modalities[b], attrs: { style: `width:${size / parts}px` } }));
-      leftLabels.append(el("span", { text: state.modalities[a], attrs: { style: `height:${size / parts}px` } }));
-    });
+    if (state.view) { // a window: the note under the matrix says which rows and columns
+      topLabels.replaceChildren();
+      leftLabels.replaceChildren();
+      return;
+    }
+    placeQuadrantLabels(topLabels, leftLabels, state.modalities, state.quadrant, state.size);
   }
 
   // Display position (whole matrix) -> css px inside the window.
@@ -259,28 +218,11 @@ export function createEmbeddingView(options) {
   }
 
   function drawCross(ctx, r, c, fg, size, cell) {
-    const x = toX(c), y = toY(r), w = Math.max(cell, 1);
-    ctx.strokeStyle = withAlpha(fg, 0.45);
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    ctx.moveTo(0, y + w / 2); ctx.lineTo(size, y + w / 2);
-    ctx.moveTo(x + w / 2, 0); ctx.lineTo(x + w / 2, size);
-    ctx.stroke();
-    const pad = 3;
-    ctx.lineWidth = 2;
-    ctx.strokeStyle = fg;
-    ctx.strokeRect(x - pad, y - pad, w + 2 * pad, w + 2 * pad);
-    ctx.strokeStyle = state.colors.dark ? "#000" : "#fff";
-    ctx.lineWidth = 1;
-    ctx.strokeRect(x - pad - 1.5, y - pad - 1.5, w + 2 * pad + 3, w + 2 * pad + 3);
+    const w = Math.max(cell, 1);
+    drawCellCross(ctx, [toX(c), toY(r), w, w], size, fg, state.colors.dark);
   }
 
-  let overlayPending = false;
-  function requestOverlay() {
-    if (overlayPending) return;
-    overlayPending = true;
-    requestAnimationFrame(() => { overlayPending = false; drawOverlay(); });
-  }
+  const requestOverlay = oncePerFrame(drawOverlay);
 
   function valueAt(row, col) { return state.source.value(row, col, state.fraction); }
 
@@ -330,27 +272,20 @@ export function createEmbeddingView(options) {
     return true;
   }
 
-  overlay.addEventListener("pointermove", (event) => {
-    if (event.pointerType !== "mouse") return;
-    const hit = fromEvent(event);
-    if (!hit) return;
-    if (state.hover && state.hover.r === hit.r && state.hover.c === hit.c) return;
-    state.hover = hit;
-    onCell(cellAt(hit.r, hit.c), "pointer");
-    requestOverlay();
-  });
-  overlay.addEventListener("pointerleave", (event) => {
-    if (event.pointerType !== "mouse") return;
-    state.hover = null;
-    onCell(state.cursor ? cellAt(state.cursor.r, state.cursor.c) : null, "leave");
-    requestOverlay();
-  });
-  overlay.addEventListener("click", (event) => {
-    const hit = fromEvent(event);
-    if (!hit) return;
-    state.cursor = hit;
-    onCell(cellAt(hit.r, hit.c), "tap");
-    requestOverlay();
+  bindCellCursor({
+    overlay, stack, state, fromEvent, cellAt, onCell, requestOverlay,
+    size: () => [rowIdx.length, colIdx.length],
+    // The first arrow press shows the cursor at the zoomed window's top left.
+    firstCell: () => ({ r: origin()[0], c: origin()[1] }),
+    onOtherKey(event) {
+      switch (event.key) {
+        case "+": case "=": event.preventDefault(); zoomBy(4); return;
+        case "-": event.preventDefault(); zoomBy(1 / 4); return;
+        case "0": event.preventDefault(); zoomTo(0, 0, Infinity); return;
+        default: return;
+      }
+    },
+    follow,
   });
   overlay.addEventListener("dblclick", (event) => {
     const hit = fromEvent(event);
@@ -359,35 +294,6 @@ export function createEmbeddingView(options) {
   zoomIn.addEventListener("click", () => zoomBy(4));
   zoomOut.addEventListener("click", () => zoomBy(1 / 4));
   zoomAll.addEventListener("click", () => zoomTo(0, 0, Infinity));
-  stack.addEventListener("keydown", (event) => {
-    const dr = rowIdx.length, dc = colIdx.length;
-    const step = event.shiftKey ? 10 : 1;
-    let cur = state.cursor ? { ...state.cursor } : null;
-    const start = () => cur || { r: origin()[0], c: origin()[1] };
-    switch (event.key) {
-      case "ArrowUp": cur = start(); if (state.cursor) cur.r -= step; break;
-      case "ArrowDown": cur = start(); if (state.cursor) cur.r += step; break;
-      case "ArrowLeft": cur = start(); if (state.cursor) cur.c -= step; break;
-      case "ArrowRight": cur = start(); if (state.cursor) cur.c += step; break;
-      case "PageUp": cur = start(); cur.r -= state.n; break;
-      case "PageDown": cur = start(); cur.r += state.n; break;
-      case "Home": cur = start(); cur.c = 0; if (event.ctrlKey) cur.r = 0; break;
-      case "End": cur = start(); cur.c = dc - 1; if (event.ctrlKey) cur.r = dr - 1; break;
-      case "+": case "=": event.preventDefault(); zoomBy(4); return;
-      case "-": event.preventDefault(); zoomBy(1 / 4); return;
-      case "0": event.preventDefault(); zoomTo(0, 0, Infinity); return;
-      case "Escape":
-        state.cursor = null; onCell(null, "keyboard"); requestOverlay(); event.preventDefault(); return;
-      default: return;
-    }
-    event.preventDefault();
-    cur.r = Math.max(0, Math.min(dr - 1, cur.r));
-    cur.c = Math.max(0, Math.min(dc - 1, cur.c));
-    state.cursor = cur;
-    state.hover = null;
-    onCell(cellAt(cur.r, cur.c), "keyboard");
-    if (!follow(cur)) requestOverlay();
-  });
 
   function redraw({ full = true } = {}) {
     state.size = layoutSize();

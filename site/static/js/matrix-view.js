@@ -3,8 +3,10 @@
 // is larger. Hover, tap and keyboard resolve single cells in O(1). Used by the
 // heatmap, explorer and compare figures (canvas, not WebGL: many may share a page).
 
-import { el, canvasStack } from "./dom.js";
-import { colorLUT, scaleColors, withAlpha } from "./theme.js";
+import { el } from "./dom.js";
+import { colorLUT, withAlpha } from "./theme.js";
+import { bindCellCursor } from "./cell-cursor.js";
+import { matrixParts, drawColorbar, displayIndex, placeQuadrantLabels, fitSize, drawCellCross, oncePerFrame } from "./matrix-parts.js";
 
 /**
  * createMatrixView(options) -> view
@@ -39,14 +41,8 @@ export function createMatrixView(options) {
   const maxSize = options.maxSize || 560;
   const minSize = options.minSize || 160;
 
-  const { base, overlay, stack } = canvasStack("fig-matrix", "similarity matrix",
-    `${options.label || "Similarity matrix"}. Arrow keys move a cell cursor; Shift moves by ten; Home and End jump; Escape clears.`);
-  const topLabels = el("div", { class: "fig-matrix-top", attrs: { "aria-hidden": "true" } });
-  const leftLabels = el("div", { class: "fig-matrix-left", attrs: { "aria-hidden": "true" } });
-  const barCanvas = el("canvas", { class: "fig-colorbar-canvas", width: 12, height: 256, attrs: { "aria-hidden": "true" } });
-  const barHi = el("span", { class: "fig-colorbar-hi" });
-  const barLo = el("span", { class: "fig-colorbar-lo" });
-  const bar = el("div", { class: "fig-colorbar", attrs: { role: "img" } }, [barHi, barCanvas, barLo]);
+  const parts = matrixParts(options.label, "Escape clears.");
+  const { base, overlay, stack, topLabels, leftLabels, barCanvas, bar } = parts;
   const element = el("div", { class: "fig-matrix" }, [el("div", { class: "fig-matrix-corner" }), topLabels, el("div", { class: "fig-matrix-spacer" }), leftLabels, stack, bar]);
 
   let rowIdx = null, colIdx = null, rowPos = null, colPos = null;
@@ -61,27 +57,7 @@ export function createMatrixView(options) {
   }
 
   function buildIndex() {
-    const n = state.n;
-    const perm = new Int32Array(n);
-    for (let p = 0; p < n; p++) perm[p] = state.sorted && state.order ? state.order[p] : p;
-    const build = (mods) => {
-      const out = new Int32Array(mods.length * n);
-      mods.forEach((m, j) => { for (let p = 0; p < n; p++) out[j * n + p] = m * n + perm[p]; });
-      return out;
-    };
-    const all = [...Array(k()).keys()];
-    if (state.quadrant === "all") {
-      rowIdx = build(all); colIdx = build(all);
-    } else {
-      const [a, b] = state.quadrant.split(",").map(Number);
-      rowIdx = build([a]); colIdx = build([b]);
-    }
-    const inverse = (idx) => {
-      const pos = new Int32Array(k() * n).fill(-1);
-      for (let i = 0; i < idx.length; i++) pos[idx[i]] = i;
-      return pos;
-    };
-    rowPos = inverse(rowIdx); colPos = inverse(colIdx);
+    ({ rowIdx, colIdx, rowPos, colPos } = displayIndex(state));
   }
 
   function buildLUT() {
@@ -95,26 +71,10 @@ export function createMatrixView(options) {
       const t = (valueOf(q) - lo) / span;
       codeLUT[q] = colors[Math.max(0, Math.min(255, Math.round(t * 255)))];
     }
-    drawColorbar(lo, hi);
+    drawColorbar(parts, state.scale, lo, hi);
   }
 
-  function drawColorbar(lo, hi) {
-    const ctx = barCanvas.getContext("2d");
-    const colors = scaleColors(state.scale);
-    for (let i = 0; i < 256; i++) {
-      const [r, g, b] = colors[255 - i];
-      ctx.fillStyle = `rgb(${r},${g},${b})`;
-      ctx.fillRect(0, i, 12, 1);
-    }
-    barHi.textContent = hi.toFixed(2);
-    barLo.textContent = lo.toFixed(2);
-    bar.setAttribute("aria-label", `colour scale ${state.scale} from ${lo.toFixed(2)} to ${hi.toFixed(2)}`);
-  }
-
-  function layoutSize() {
-    const available = element.parentElement ? element.parentElement.clientWidth - 70 : maxSize;
-    return Math.max(minSize, Math.min(maxSize, Math.floor(available || maxSize)));
-  }
+  function layoutSize() { return fitSize(element, minSize, maxSize); }
 
   // Draw the codes into an ImageData of at most the canvas's pixel size.
   function drawBase() {
@@ -160,16 +120,7 @@ export function createMatrixView(options) {
   }
 
   function placeLabels() {
-    const size = state.size;
-    topLabels.replaceChildren();
-    leftLabels.replaceChildren();
-    const mods = state.quadrant === "all" ? [...Array(k()).keys()].map((m) => [m, m]) : [state.quadrant.split(",").map(Number)];
-    const parts = mods.length;
-    mods.forEach(([a, b], i) => {
-      const style = `width:${size / parts}px`;
-      topLabels.append(el("span", { text: state.modalities[b], attrs: { style } }));
-      leftLabels.append(el("span", { text: state.modalities[a], attrs: { style: `height:${size / parts}px` } }));
-    });
+    placeQuadrantLabels(topLabels, leftLabels, state.modalities, state.quadrant, state.size);
   }
 
   function cellRect(r, c) {
@@ -237,35 +188,17 @@ export function createMatrixView(options) {
     // External crosshair (compare figure).
     if (state.cross) {
       const r = rowPos[state.cross.row], c = colPos[state.cross.col];
-      if (r >= 0 && c >= 0) drawCross(ctx, r, c, fg, size, dr, dc);
+      if (r >= 0 && c >= 0) drawCross(ctx, r, c, fg, size);
     }
     const active = state.hover || state.cursor;
-    if (active) drawCross(ctx, active.r, active.c, fg, size, dr, dc);
+    if (active) drawCross(ctx, active.r, active.c, fg, size);
   }
 
-  function drawCross(ctx, r, c, fg, size, dr, dc) {
-    const [x, y, w, h] = cellRect(r, c);
-    ctx.strokeStyle = withAlpha(fg, 0.45);
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    ctx.moveTo(0, y + h / 2); ctx.lineTo(size, y + h / 2);
-    ctx.moveTo(x + w / 2, 0); ctx.lineTo(x + w / 2, size);
-    ctx.stroke();
-    const pad = 3;
-    ctx.lineWidth = 2;
-    ctx.strokeStyle = fg;
-    ctx.strokeRect(x - pad, y - pad, w + 2 * pad, h + 2 * pad);
-    ctx.strokeStyle = state.colors.dark ? "#000" : "#fff";
-    ctx.lineWidth = 1;
-    ctx.strokeRect(x - pad - 1.5, y - pad - 1.5, w + 2 * pad + 3, h + 2 * pad + 3);
+  function drawCross(ctx, r, c, fg, size) {
+    drawCellCross(ctx, cellRect(r, c), size, fg, state.colors.dark);
   }
 
-  let overlayPending = false;
-  function requestOverlay() {
-    if (overlayPending) return;
-    overlayPending = true;
-    requestAnimationFrame(() => { overlayPending = false; drawOverlay(); });
-  }
+  const requestOverlay = oncePerFrame(drawOverlay);
 
   function cellAt(r, c) {
     const row = rowIdx[r], col = colIdx[c];
@@ -282,54 +215,9 @@ export function createMatrixView(options) {
     return { r, c };
   }
 
-  overlay.addEventListener("pointermove", (event) => {
-    if (event.pointerType !== "mouse") return;
-    const hit = fromEvent(event);
-    if (!hit) return;
-    if (state.hover && state.hover.r === hit.r && state.hover.c === hit.c) return;
-    state.hover = hit;
-    onCell(cellAt(hit.r, hit.c), "pointer");
-    requestOverlay();
-  });
-  overlay.addEventListener("pointerleave", (event) => {
-    if (event.pointerType !== "mouse") return;
-    state.hover = null;
-    onCell(state.cursor ? cellAt(state.cursor.r, state.cursor.c) : null, "leave");
-    requestOverlay();
-  });
-  overlay.addEventListener("click", (event) => {
-    // Tap (touch) or click pins the cursor to a cell.
-    const hit = fromEvent(event);
-    if (!hit) return;
-    state.cursor = hit;
-    onCell(cellAt(hit.r, hit.c), "tap");
-    requestOverlay();
-  });
-  stack.addEventListener("keydown", (event) => {
-    const dr = rowIdx.length, dc = colIdx.length;
-    const step = event.shiftKey ? 10 : 1;
-    let cur = state.cursor ? { ...state.cursor } : null;
-    const start = () => cur || { r: 0, c: 0 };
-    switch (event.key) {
-      case "ArrowUp": cur = start(); if (state.cursor) cur.r -= step; break;
-      case "ArrowDown": cur = start(); if (state.cursor) cur.r += step; break;
-      case "ArrowLeft": cur = start(); if (state.cursor) cur.c -= step; break;
-      case "ArrowRight": cur = start(); if (state.cursor) cur.c += step; break;
-      case "PageUp": cur = start(); cur.r -= state.n; break;
-      case "PageDown": cur = start(); cur.r += state.n; break;
-      case "Home": cur = start(); cur.c = 0; if (event.ctrlKey) cur.r = 0; break;
-      case "End": cur = start(); cur.c = dc - 1; if (event.ctrlKey) cur.r = dr - 1; break;
-      case "Escape":
-        state.cursor = null; onCell(null, "keyboard"); requestOverlay(); event.preventDefault(); return;
-      default: return;
-    }
-    event.preventDefault();
-    cur.r = Math.max(0, Math.min(dr - 1, cur.r));
-    cur.c = Math.max(0, Math.min(dc - 1, cur.c));
-    state.cursor = cur;
-    state.hover = null;
-    onCell(cellAt(cur.r, cur.c), "keyboard");
-    requestOverlay();
+  bindCellCursor({
+    overlay, stack, state, fromEvent, cellAt, onCell, requestOverlay,
+    size: () => [rowIdx.length, colIdx.length],
   });
 
   function redraw({ full = true } = {}) {

@@ -35,29 +35,24 @@ export function clusterList(clusters) {
   return list;
 }
 
-export const render = figure("heatmap", async ({ mount, options, ctx, arrived }) => {
-  const sorted = wantsSorted(options);
-  const model = pickModel(ctx.models(), options.model, "no model to show");
-  // A result above the export's embeddings_above ships embeddings.json instead of its matrix.
-  if (hasEmbeddings(ctx, model)) {
-    const { renderEmbeddingHeatmap } = await import("../heatmap-embeddings.js");
-    return renderEmbeddingHeatmap({ mount, options, ctx, arrived, model });
-  }
-  const [sim, itemsFile] = await Promise.all([ctx.load(model, "similarity"), ctx.items()]);
-  arrived();
-  const items = itemsFile.items;
+/**
+ * The heatmap figure's page around a view: header with quadrant and sort controls, the
+ * view beside the cell preview, the cluster list; mounted into `mount`. Shared by the
+ * matrix and the embeddings heatmaps, which differ only in the view that `createView`
+ * makes from the common view options. Returns { view, controls }; the caller draws.
+ */
+export function mountHeatmap({ mount, options, model, sim, items, sorted, placeholder, label, createView }) {
   const modalities = sim.modalities;
-  const matrix = decodeRaw(sim.matrix);
-  const preview = createPreview({ placeholder: "Point at a cell, tap it, or focus the matrix and use the arrow keys." });
+  const preview = createPreview({ placeholder });
   const clusters = el("div", { class: "fig-clusters", hidden: !sorted });
   clusters.append(el("p", { class: "fig-clusters-title", text: "Clusters (in order)" }), clusterList(sim.clusters));
 
-  const view = createMatrixView({
-    matrix, n: sim.n, modalities, order: sim.order, clusters: sim.clusters,
+  const view = createView({
+    n: sim.n, modalities, order: sim.order, clusters: sim.clusters,
     colors: themeColors(), scale: options.scale || options.colorscale || "viridis",
     quadrant: parseQuadrant(options.quadrant, modalities), sorted,
     maxSize: options.size || options.height || 560,
-    label: `Similarity matrix of ${modelLabel(model)} on ${sim.dataset}`,
+    label,
     onCell(cell) {
       if (!cell) { preview.clear(); return; }
       preview.show(cellEntries(cell, sim.n, modalities, items), cellInfo(cell, sim.n));
@@ -77,6 +72,26 @@ export const render = figure("heatmap", async ({ mount, options, ctx, arrived })
   const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [view.element]), preview.element]);
   const root = el("div", { class: "fig fig-heatmap" }, [header, body, clusters]);
   mount.replaceChildren(root);
+  return { view, controls };
+}
+
+export const render = figure("heatmap", async ({ mount, options, ctx, arrived }) => {
+  const sorted = wantsSorted(options);
+  const model = pickModel(ctx.models(), options.model, "no model to show");
+  // A result above the export's embeddings_above ships embeddings.json instead of its matrix.
+  if (hasEmbeddings(ctx, model)) {
+    const { renderEmbeddingHeatmap } = await import("../heatmap-embeddings.js");
+    return renderEmbeddingHeatmap({ mount, options, ctx, arrived, model });
+  }
+  const [sim, itemsFile] = await Promise.all([ctx.load(model, "similarity"), ctx.items()]);
+  arrived();
+  const items = itemsFile.items;
+  const { view, controls } = mountHeatmap({
+    mount, options, model, sim, items, sorted,
+    placeholder: "Point at a cell, tap it, or focus the matrix and use the arrow keys.",
+    label: `Similarity matrix of ${modelLabel(model)} on ${sim.dataset}`,
+    createView: (viewOptions) => createMatrixView({ ...viewOptions, matrix: decodeRaw(sim.matrix) }),
+  });
   view.draw();
   onThemeChange((colors) => view.setColors(colors));
 
