@@ -86,3 +86,67 @@ def test_augmentation_figure(browser, built):
         fp.assert_clean()
     finally:
         fp.context.close()
+
+
+OWN_ARTICLE = """---
+title: "Own series"
+---
+
+# Series
+
+::: figure augmentation {#fig-own}
+dataset: samples
+options: augmentation=noise
+alt: Image-caption similarity along each augmentation.
+
+The series.
+:::
+"""
+
+
+def test_own_series_shows_only_its_base_images(browser, tmp_path, tiny_arch):
+    """An exporter-made series starts from the first augment_bases items of a larger dataset:
+    the figure's strip shows those bases, not every item of the dataset."""
+    import sitebuild
+
+    config = parse_config(
+        f"""
+[export]
+projections = ["pca"]
+augment_datasets = ["samples"]
+augmentations = ["rotate", "noise"]
+augment_steps = 3
+augment_bases = 3
+batch_size = 4
+[[datasets]]
+name = "samples"
+kind = "samples"
+n = 5
+[[models]]
+spec = "open_clip:{tiny_arch}:random"
+label = "Tiny"
+""",
+        tmp_path / "export.toml",
+    )
+    run_export(config, tmp_path / "data", cache_dir=tmp_path / "cache", device="cpu")
+    manifest = json.loads((tmp_path / "data/manifest.json").read_text())
+    bases = json.loads((tmp_path / "data" / manifest["augmentations"][0]["file"]).read_text())["bases"]
+    items = json.loads((tmp_path / "data/datasets/samples/items.json").read_text())["items"]
+    assert len(items) == 5 and len(bases) == 3
+    (tmp_path / "article").mkdir()
+    (tmp_path / "article" / "index.md").write_text(OWN_ARTICLE, encoding="utf-8")
+    sitebuild.build_site(tmp_path / "article", tmp_path / "data", tmp_path / "www" / "repo")
+    with serve(tmp_path / "www") as url:
+        fp = FigurePage(browser, (f"{url}repo/", tmp_path))
+        try:
+            page = fp.page
+            page.goto(f"{url}repo/index.html")
+            page.locator("#fig-own .figure-mount").scroll_into_view_if_needed()
+            page.wait_for_selector("#fig-own .figure-mount[data-rendered='true'], #fig-own .fig-error", timeout=15000)
+            assert page.locator("#fig-own .fig-error").count() == 0
+            shown = page.eval_on_selector_all("#fig-own .fig-aug-base img", "is => is.map(i => i.alt)")
+            by_id = {item["id"]: item["text"] for item in items}
+            assert shown == [by_id[b] for b in bases]
+            fp.assert_clean()
+        finally:
+            fp.context.close()

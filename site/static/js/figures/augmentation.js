@@ -109,8 +109,11 @@ export const render = figure("augmentation", async ({ mount, config, options, ct
     });
   }
 
-  // The base images, as their licences ask: each with its prompt and credit.
-  const strip = el("div", { class: "fig-aug-bases" }, itemsFile.items.map((item) => el("figure", { class: "fig-aug-base" }, [
+  // The base images, as their licences ask: each with its prompt and credit. Only the series'
+  // bases: an exporter-made series starts from the first few items of a larger dataset.
+  const baseIds = new Set(payloads[0].bases.map(String));
+  const bases = itemsFile.items.filter((item) => baseIds.has(String(item.id)));
+  const strip = el("div", { class: "fig-aug-bases" }, bases.map((item) => el("figure", { class: "fig-aug-base" }, [
     item.imageUrl ? el("img", { src: item.imageUrl, alt: item.text, attrs: { decoding: "async", loading: "lazy", width: "64", height: "64" } }) : null,
     el("figcaption", { text: (item.extra && item.extra.credit) || "" }),
   ])));
