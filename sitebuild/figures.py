@@ -330,17 +330,11 @@ def resolve_figure(
         ):
             link(f"items ({dataset})", data.items_file(dataset, where))
 
-    untrained = [
-        data.models[m].get("label") or m
-        for m in models
-        if m in data.models and data.models[m].get("trained") is False
-    ]
+    untrained = _labels(data, models, lambda entry: entry.get("trained") is False)
     # Figures where a reader may look for a search box or zero-shot say which models cannot have one.
-    vectors_only = [
-        data.models[m].get("label") or m
-        for m in models
-        if kind.name in QUERY_KINDS and m in data.models and not _has_encoders(data.models[m])
-    ]
+    vectors_only = (
+        _labels(data, models, lambda entry: not _has_encoders(entry)) if kind.name in QUERY_KINDS else []
+    )
     return Figure(
         kind=kind.name,
         id=fig_id,
@@ -358,6 +352,11 @@ def resolve_figure(
 
 
 QUERY_KINDS = ("explorer", "heatmap", "scatter", "compare", "retrieval")
+
+
+def _labels(data: DataIndex, models: list[str], flagged) -> list[str]:
+    """Labels of the figure's models whose manifest entry `flagged` picks, for the figure's notes."""
+    return [data.models[m].get("label") or m for m in models if m in data.models and flagged(data.models[m])]
 
 
 def _has_encoders(model_entry: dict) -> bool:

@@ -63,3 +63,26 @@ def series_folder(root: Path) -> tuple[Path, dict]:
             frame, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
             np.save(root / "CLIP" / spec["name"] / f"{base['id']}.npy", (rows @ frame).astype(np.float16))
     return root, truth
+
+
+def own_series_config(arch: str, *, n: int, steps: int, bases: int = 3) -> str:
+    """An export config whose open_clip model of `arch` (random weights) runs rotate and noise
+    series on the first `bases` of `n` bundled sample photographs: the exporter's own series."""
+    return f"""
+[export]
+projections = ["pca"]
+augment_datasets = ["samples"]
+augmentations = ["rotate", "noise"]
+augment_steps = {steps}
+augment_bases = {bases}
+batch_size = 4
+
+[[datasets]]
+name = "samples"
+kind = "samples"
+n = {n}
+
+[[models]]
+spec = "open_clip:{arch}:random"
+label = "Tiny"
+"""

@@ -11,7 +11,7 @@ from exporter.config import parse_config
 from exporter.pipeline import run_export
 from headless.server import serve
 from tests.browser.browser_support import FigurePage
-from tests.series import series_folder
+from tests.series import own_series_config, series_folder
 
 ARTICLE = """---
 title: "Augmentations"
@@ -110,22 +110,7 @@ def test_own_series_shows_only_its_base_images(browser, tmp_path, tiny_arch):
     import sitebuild
 
     config = parse_config(
-        f"""
-[export]
-projections = ["pca"]
-augment_datasets = ["samples"]
-augmentations = ["rotate", "noise"]
-augment_steps = 3
-augment_bases = 3
-batch_size = 4
-[[datasets]]
-name = "samples"
-kind = "samples"
-n = 5
-[[models]]
-spec = "open_clip:{tiny_arch}:random"
-label = "Tiny"
-""",
+        own_series_config(tiny_arch, n=5, steps=3),
         tmp_path / "export.toml",
     )
     run_export(config, tmp_path / "data", cache_dir=tmp_path / "cache", device="cpu")

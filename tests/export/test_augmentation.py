@@ -14,7 +14,7 @@ from exporter.config import parse_config
 from exporter.contract import decode_array
 from exporter.errors import ExportError
 from exporter.pipeline import run_export
-from tests.series import photo, series_folder
+from tests.series import own_series_config, photo, series_folder
 
 
 def test_transforms_follow_amumo_definitions():
@@ -109,24 +109,7 @@ def test_unknown_augmentation_is_refused(tmp_path):
 def test_own_model_series(tmp_path, tiny_arch):
     """Any model with an image encoder gets the series on its own data (a tiny open_clip model here)."""
     config = parse_config(
-        f"""
-[export]
-projections = ["pca"]
-augment_datasets = ["samples"]
-augmentations = ["rotate", "noise"]
-augment_steps = 4
-augment_bases = 3
-batch_size = 4
-
-[[datasets]]
-name = "samples"
-kind = "samples"
-n = 4
-
-[[models]]
-spec = "open_clip:{tiny_arch}:random"
-label = "Tiny"
-""",
+        own_series_config(tiny_arch, n=4, steps=4),
         tmp_path / "export.toml",
     )
     out = tmp_path / "out"
