@@ -15,7 +15,8 @@ shard atomically as soon as a worker returns it. An export that fails half-way
 (a worker dies, a file is bad) keeps every finished shard; the next run
 encodes only the rest. Because the batches and shard files are the same, the
 result is byte-identical to the local engine whenever the encoder is
-deterministic per batch.
+deterministic per batch and thread count (a worker runs torch on its one CPU;
+some CPU kernels round differently with more threads).
 
 On a real cluster every node needs the project installed (or a Ray
 `runtime_env` with this working directory), read access to the images, and
@@ -27,6 +28,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,23 @@ from exporter.errors import ExportError
 ModelFactory = Callable[[], Any]
 
 
+class Timeline(list):
+    """Per-batch worker timings of a Ray embedding pass: (ready, started, finished, items) in wall-clock seconds.
+
+    `ready` is when that batch's worker had built its model. Times come from the
+    workers' clocks, so spans across workers are exact only on one machine (the bench).
+    """
+
+    def startup_seconds(self, since: float) -> float:
+        """From `since` (the driver's time.time() before the call) until the first worker was ready."""
+        return min(entry[0] for entry in self) - since
+
+    def steady_rate(self) -> float:
+        """Items per second from the first worker being ready to the last batch finished."""
+        span = max(entry[2] for entry in self) - min(entry[0] for entry in self)
+        return sum(entry[3] for entry in self) / span if span > 0 else float("inf")
+
+
 def model_factory(spec: str, *, cache_dir: Path, seed: int, device: str = "auto") -> ModelFactory:
     """A picklable recipe for a worker to build the model itself (models are not shipped)."""
     from exporter.models.registry import resolve_model
@@ -59,19 +78,22 @@ class _Encoder:
 
     def __init__(self, factory: ModelFactory, dataset_name: str, skip_bad: bool):
         self.model = factory()
+        self.ready = time.time()  # wall clock: when this worker could start encoding (see Timeline)
         self.dataset_name = dataset_name
         self.skip_bad = skip_bad
 
     def __call__(self, row: dict) -> dict:
+        started = time.time()
         try:
-            return self._encode(row)
+            result = self._encode(row)
         except ExportError as error:  # a bad input or model: the driver reports it in one line
-            return {
+            result = {
                 "batch": row["batch"],
                 "vectors": np.zeros((0, 1), np.float32),
                 "bad": [],
                 "error": str(error),
             }
+        return {**result, "ready": self.ready, "started": started, "finished": time.time()}
 
     def _encode(self, row: dict) -> dict:
         if row["modality"] == "image":
@@ -151,7 +173,9 @@ def _plan(model, dataset, modality, cache_dir, batch_size):
     )
 
 
-def _encode_on_ray(model, factory, dataset, modalities, *, cache_dir, batch_size, skip_bad, workers, bad_ids, gpus=0.0):
+def _encode_on_ray(
+    model, factory, dataset, modalities, *, cache_dir, batch_size, skip_bad, workers, bad_ids, gpus=0.0, timeline=None
+):
     """Encode the cache misses of `modalities` in one Ray Data pass (one pool of model-holding workers)."""
     import ray
 
@@ -172,6 +196,8 @@ def _encode_on_ray(model, factory, dataset, modalities, *, cache_dir, batch_size
         if row["error"]:
             raise ExportError(row["error"])
         modality, batch = work[int(row["batch"])]
+        if timeline is not None:
+            timeline.append((float(row["ready"]), float(row["started"]), float(row["finished"]), len(batch)))
         bad = dict(line.split("\t", 1) for line in row["bad"])
         for position, message in bad.items():
             bad_ids[_content_key(modality, batch[int(position)])] = message
@@ -207,12 +233,14 @@ def embed_dataset_ray(
     address: str | None = None,
     workers: int | None = None,
     gpus: float = 0.0,
+    timeline: Timeline | None = None,
 ) -> dict[str, np.ndarray]:
     """embed_dataset with the cache misses encoded on Ray: same cache, same batches, same result.
 
     `model` (built on the driver) gives the cache key and checks the vectors;
     `factory` builds the same model inside each worker. `gpus`: GPUs each worker asks Ray
-    for (0: CPU workers; Ray hides the GPUs from a worker that asks for none).
+    for (0: CPU workers; Ray hides the GPUs from a worker that asks for none). `timeline`, if
+    given, receives one entry per encoded batch (the bench's throughput figures).
     """
     if batch_size < 1:
         raise ExportError(f"batch_size must be at least 1, got {batch_size}")
@@ -225,7 +253,10 @@ def embed_dataset_ray(
         # Only images and texts have encoders; embed_dataset says so in one line.
         return embed_dataset(model, dataset, cache_dir=cache_dir, batch_size=batch_size, skip_bad=skip_bad)
     bad_ids: dict[str, str] = {}
-    kwargs = {"cache_dir": cache_dir, "batch_size": batch_size, "skip_bad": skip_bad, "workers": workers, "gpus": gpus}
+    kwargs = {
+        "cache_dir": cache_dir, "batch_size": batch_size, "skip_bad": skip_bad, "workers": workers, "gpus": gpus,
+        "timeline": timeline,
+    }
     # With skip_bad, images go first: a pair whose image is unreadable is dropped before its
     # caption is planned, as in the local loop. Otherwise both modalities share one pass.
     passes = [("image",), ("text",)] if skip_bad else [tuple(dataset.modalities)]

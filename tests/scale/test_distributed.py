@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ def local_cluster():
 
 
 def test_ray_matches_the_local_engine_and_resumes(tmp_path: Path, local_cluster) -> None:
-    from exporter.distributed import embed_dataset_ray
+    from exporter.distributed import Timeline, embed_dataset_ray
 
     configs = tmp_path / "configs"
     configs.mkdir()
@@ -58,14 +59,21 @@ def test_ray_matches_the_local_engine_and_resumes(tmp_path: Path, local_cluster)
     stamps = {name: (ray_cache / name).stat().st_mtime_ns for name in written}
 
     flag.touch()  # the next run recovers and encodes only what is missing
+    timeline, since = Timeline(), time.time()
     vectors = embed_dataset_ray(
-        model, dataset(), factory=factory, cache_dir=ray_cache, batch_size=2, workers=2
+        model, dataset(), factory=factory, cache_dir=ray_cache, batch_size=2, workers=2, timeline=timeline
     )
     assert snapshot(ray_cache) == expected_shards  # shard names and bytes
     assert all((ray_cache / name).stat().st_mtime_ns == stamp for name, stamp in stamps.items())
     for modality in ("image", "text"):
         assert vectors[modality].dtype == np.float32
         assert vectors[modality].tobytes() == expected[modality].tobytes()
+    # The timeline holds exactly the batches this run encoded: those the crash left missing.
+    missing = set(expected_shards) - set(written)
+    assert len(timeline) == len(missing)
+    assert sum(entry[3] for entry in timeline) == sum(len(np.load(ray_cache / name)["keys"]) for name in missing)
+    assert all(since <= ready <= started <= finished for ready, started, finished, _ in timeline)
+    assert timeline.startup_seconds(since) >= 0 and timeline.steady_rate() > 0
 
 
 def test_statistics_blocks_on_ray_equal_the_threaded_pass(local_cluster, monkeypatch) -> None:
