@@ -36,15 +36,41 @@ def top_k(query: np.ndarray, gallery: np.ndarray, k: int) -> tuple[np.ndarray, n
     return order.astype(np.int64), np.take_along_axis(scores, order, axis=1)
 
 
-def _match_ranks(scores: np.ndarray) -> np.ndarray:
-    """Rank (0 = best) of the matched item i in row i, with the same tie rule as top_k."""
-    n = scores.shape[0]
+def near_tie_margin(dims: int, dtype) -> float:
+    """How far a cell and its match, two dot products of D-dim unit rows in `dtype`, may both be off.
+
+    A dot product of D terms whose absolute values sum to at most 1 is off by at most
+    D * u (u = eps / 2, the unit roundoff); outside twice that (plus a hair for rows
+    normalised in `dtype`) the computed order is the exact one.
+    """
+    eps = float(np.finfo(dtype).eps)
+    return dims * eps + 4.0 * eps
+
+
+def ranks_above_match(queries, gallery, query_rows, cells, matches) -> np.ndarray:
+    """Whether gallery row `cells` ranks above gallery row `matches` for query row `query_rows`.
+
+    Rank rule: higher cosine first, equal cosines in index order. The sign of
+    q . (g_cell - g_match), taken in float64, decides: a repeated item (a caption
+    used twice) gives exactly zero, so it ties wherever a matrix product put its
+    cells, and the lower index wins.
+    """
+    difference = gallery[cells].astype(np.float64) - gallery[matches].astype(np.float64)
+    lead = np.einsum("ij,ij->i", queries[query_rows].astype(np.float64), difference)
+    return (lead > 0) | ((lead == 0) & (cells < matches))
+
+
+def _match_ranks(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    """Rank (0 = best) of the matched item i for query i, with the tie rule of ranks_above_match."""
+    scores = queries @ gallery.T
     own = np.diag(scores)[:, None]
-    better = np.sum(scores > own, axis=1)
-    # Equal scores at a lower index are listed before the match (stable order).
-    lower = np.tril(np.ones((n, n), dtype=bool), k=-1)
-    tied_before = np.sum((scores == own) & lower, axis=1)
-    return better + tied_before
+    margin = near_tie_margin(queries.shape[1], scores.dtype)
+    ranks = np.sum(scores > own + margin, axis=1)
+    rows, cols = np.nonzero(np.abs(scores - own) <= margin)
+    keep = rows != cols  # not the match itself
+    rows, cols = rows[keep], cols[keep]
+    above = ranks_above_match(queries, gallery, rows, cols, rows)
+    return ranks + np.bincount(rows[above], minlength=len(ranks))
 
 
 def _recall(ranks: np.ndarray, ks: tuple[int, ...]) -> dict[str, float]:
@@ -62,8 +88,7 @@ def recall_at_k(
     """
     img, txt = paired(image, text)
     cuts = ks_tuple(ks)
-    scores = img @ txt.T
     return {
-        "i2t": _recall(_match_ranks(scores), cuts),
-        "t2i": _recall(_match_ranks(scores.T), cuts),
+        "i2t": _recall(_match_ranks(img, txt), cuts),
+        "t2i": _recall(_match_ranks(txt, img), cuts),
     }

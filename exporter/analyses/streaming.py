@@ -32,6 +32,7 @@ from exporter.analyses._checks import (
     positive_scale,
     seed_int,
 )
+from exporter.analyses.retrieval import near_tie_margin, ranks_above_match
 from exporter.errors import ExportError
 from exporter.seeds import DEFAULT_SEED
 
@@ -105,28 +106,50 @@ def _log_sum_exps(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return row_lse, col_peak.astype(np.float64), col_log
 
 
+def _ranks_before(image, text, own, start, stop):
+    """Per image row of the block and per text column: how many items rank above the match.
+
+    Cells within float32 error of their match are settled exactly by
+    retrieval.ranks_above_match (the dense path's rule), so a repeated caption
+    ties wherever a matrix product computed its cells.
+    """
+    scores = image[start:stop] @ text.T  # (b, N) float32 cosines
+    b, n = scores.shape
+    rows = np.arange(b)
+    margin = np.float32(near_tie_margin(image.shape[1], np.float32))
+    # Two comparisons per direction, as many as exact counting needs; near cells are rare.
+    own_rows = own[start:stop, None]
+    better_row = np.count_nonzero(scores > own_rows + margin, axis=1)
+    near_rows = np.flatnonzero(np.count_nonzero(scores >= own_rows - margin, axis=1) - better_row > 1)
+    if near_rows.size:  # more than the match itself lies near the match
+        part = scores[near_rows]
+        sub_r, near_c = np.nonzero(np.abs(part - own_rows[near_rows]) <= margin)
+        near_r = near_rows[sub_r]
+        keep = near_c != near_r + start  # not the match itself
+        near_r, near_c = near_r[keep], near_c[keep]
+        above = ranks_above_match(image, text, near_r + start, near_c, near_r + start)
+        better_row += np.bincount(near_r[above], minlength=b)
+    own_cols = own[None, :]
+    better_col = np.count_nonzero(scores > own_cols + margin, axis=0)
+    near_count = np.count_nonzero(scores >= own_cols - margin, axis=0) - better_col
+    block_cols = rows + start
+    near_count[block_cols] -= 1  # the match itself, for the texts of this block
+    near_cols = np.flatnonzero(near_count > 0)
+    if near_cols.size:
+        part = scores[:, near_cols]
+        near_r, sub_c = np.nonzero(np.abs(part - own_cols[:, near_cols]) <= margin)
+        near_c = near_cols[sub_c]
+        keep = near_r + start != near_c
+        near_r, near_c = near_r[keep], near_c[keep]
+        above = ranks_above_match(text, image, near_c, near_r + start, near_c)
+        better_col += np.bincount(near_c[above], minlength=n)
+    return scores, rows, better_row, better_col
+
+
 def one_block(image, text, own, start, stop, scale, bias):
     """Row statistics of images start..stop and their part of every text's column statistics."""
-    scores = image[start:stop] @ text.T  # (b, N) float32 cosines
-    rows = np.arange(stop - start)
+    scores, rows, better_row, better_col = _ranks_before(image, text, own, start, stop)
     diagonal = scores[rows, rows + start].copy()
-    # Rank of the match: strictly better cells, then equal cells at a lower index (stable order).
-    own_rows = own[start:stop, None]
-    better_row = np.count_nonzero(scores > own_rows, axis=1) - (diagonal > own[start:stop])
-    equal_row = np.count_nonzero(scores == own_rows, axis=1) - (diagonal == own[start:stop])
-    better_col = np.count_nonzero(scores > own[None, :], axis=0)
-    equal_col = np.count_nonzero(scores == own[None, :], axis=0)
-    # The match of text j (j in this block) was compared with its own score too: remove it.
-    block_cols = rows + start
-    better_col[block_cols] -= diagonal > own[block_cols]
-    equal_col[block_cols] -= diagonal == own[block_cols]
-    ties_row = np.flatnonzero(equal_row)
-    tied_row_before = {}
-    for r in ties_row:  # rare: exact float ties
-        i = start + r
-        tied_row_before[i] = int(np.count_nonzero(scores[r, :i] == own[i]))
-    ties_col = np.flatnonzero(equal_col)
-    tied_col_cells = {int(j): np.flatnonzero(scores[:, j] == own[j]) + start for j in ties_col}
     logits = scores * np.float32(scale)
     sigmoid = None
     if bias is not None:
@@ -140,20 +163,17 @@ def one_block(image, text, own, start, stop, scale, bias):
         "row_lse": row_lse,
         "row_match": diagonal.astype(np.float64) * scale,
         "better_row": better_row,
-        "tied_row_before": tied_row_before,
         "col_peak": col_peak,
         "col_log": col_log,
         "better_col": better_col,
-        "tied_col_cells": tied_col_cells,
         "sigmoid": sigmoid,
     }
 
 
 def _matched_scores(img: np.ndarray, txt: np.ndarray, step: int) -> np.ndarray:
-    """Each match's score, computed by the same float32 matrix product as the pass.
+    """Each match's float32 score, from a matrix product like the pass's (the losses use it).
 
-    A dot product summed in another order can differ in the last bit, and then
-    a caption tied with the match would count as better (or not).
+    Ranks only screen against it: cells within float32 error of it are settled in float64.
     """
     own = np.empty(img.shape[0], dtype=np.float32)
     for start in range(0, img.shape[0], step):
@@ -193,7 +213,6 @@ def per_query(
     col_peak = np.full(n, -np.inf)
     col_sum = np.zeros(n)
     better_col = np.zeros(n, dtype=np.int64)
-    tied_col: dict[int, list[np.ndarray]] = {}
     spans = [(start, min(start + step, n)) for start in starts]
     threads = max(1, workers or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -205,20 +224,13 @@ def per_query(
             stop = start + len(part["row_lse"])
             loss_i2t[start:stop] = part["row_lse"] - part["row_match"]
             rank_i2t[start:stop] = part["better_row"]
-            for i, before in part["tied_row_before"].items():
-                rank_i2t[i] += before
             if sigmoid is not None:
                 sigmoid[start:stop] = part["sigmoid"]
             peak = np.maximum(col_peak, part["col_peak"])
             col_sum = col_sum * np.exp(col_peak - peak) + np.exp(part["col_log"] + part["col_peak"] - peak)
             col_peak = peak
             better_col += part["better_col"]
-            for j, cells in part["tied_col_cells"].items():
-                tied_col.setdefault(j, []).append(cells)
     rank_t2i = better_col
-    for j, cells in tied_col.items():
-        rows = np.concatenate(cells)
-        rank_t2i[j] += int(np.count_nonzero(rows < j))
     loss_t2i = col_peak + np.log(col_sum) - own.astype(np.float64) * scale
     return PerQuery(loss_i2t, loss_t2i, rank_i2t, rank_t2i, sigmoid)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from exporter.analyses import metrics, retrieval, streaming
+from exporter.analyses._checks import paired
 from exporter.errors import ExportError
 from tests.analyses._synthetic import random_pairs
 
@@ -61,6 +64,46 @@ def test_exact_ties_rank_like_the_dense_retrieval(small_blocks) -> None:
     dense = retrieval.recall_at_k(image, text, (1, 5, 10))
     assert values["recall_i2t"] == dense["i2t"]
     assert values["recall_t2i"] == dense["t2i"]
+
+
+
+def _dense_ranks(image, text):
+    img, txt = paired(image, text)  # the dense path's float64 rows
+    return retrieval._match_ranks(img, txt), retrieval._match_ranks(txt, img)
+
+
+def test_repeated_captions_tie_wherever_their_cells_are_computed(small_blocks) -> None:
+    # General float vectors, so a matrix product can round two equal columns differently
+    # by their position; captions repeated as in DiffusionDB, whose prompts repeat.
+    rng = np.random.default_rng(12)
+    image = rng.normal(size=(90, 197)).astype(np.float32)
+    text = (image + 1.5 * rng.normal(size=(90, 197))).astype(np.float32)
+    for a, b in [(3, 40), (17, 18), (25, 88), (60, 61), (0, 89)]:
+        text[b] = text[a]
+        image[b] = image[a] + 0.05 * rng.normal(size=197).astype(np.float32)
+    queries = streaming.per_query(image, text, logit_scale=100.0)
+    dense_i2t, dense_t2i = _dense_ranks(image, text)
+    assert np.array_equal(queries.rank_i2t, dense_i2t)
+    assert np.array_equal(queries.rank_t2i, dense_t2i)
+    # Independently: score each distinct caption once, so copies get bit-equal scores.
+    img, txt = paired(image, text)
+    distinct, which = np.unique(txt, axis=0, return_inverse=True)
+    scores = (img @ distinct.T)[:, which.ravel()]
+    own = np.diag(scores)[:, None]
+    expected = np.sum(scores > own, axis=1) + np.sum((scores == own) & np.tri(90, k=-1, dtype=bool), axis=1)
+    assert np.array_equal(queries.rank_i2t, expected)
+    assert queries.rank_i2t[89] >= 1  # its caption is also text 0's, which lists first
+
+
+def test_the_diffusiondb_prompts_rank_alike_in_both_paths() -> None:
+    # The article's DiffusionDB data (three prompts appear twice): its statistics and its
+    # explorer's step 0 once disagreed on R@1 (0.83 and 0.84) by how such ties fell.
+    folder = Path(__file__).resolve().parents[2] / "article" / "amumo" / "diffusiondb" / "CLIP"
+    image, text = np.load(folder / "image.npy"), np.load(folder / "text.npy")
+    queries = streaming.per_query(image, text, logit_scale=100.0)
+    dense_i2t, dense_t2i = _dense_ranks(image, text)
+    assert np.array_equal(queries.rank_i2t, dense_i2t)
+    assert np.array_equal(queries.rank_t2i, dense_t2i)
 
 
 def test_threads_and_blocks_do_not_change_a_bit(monkeypatch) -> None:
