@@ -87,21 +87,40 @@ class Measured:
 
 def measure_all_pairs(vectors: dict[str, np.ndarray], dataset, info, options) -> Measured:
     """Point values and intervals over every pair, on the original and the gap-closed space."""
-    image = streaming.unit_rows(vectors[dataset.modalities[0]], "image")
-    text = streaming.unit_rows(vectors[dataset.modalities[1]], "text")
-    kwargs = {
-        "logit_scale": info.logit_scale,
-        "logit_bias": info.logit_bias,
-        "resamples": options.bootstrap,
-        "confidence": options.confidence,
-        "seed": options.seed,
-    }
+    block_map = None
     if options.engine == "ray":
         # The N x N pass is the analysis that outgrows one machine: its blocks go to the same cluster.
         from exporter.distributed import connect, ray_block_map
 
         connect(options.ray_address, options.ray_workers or os.cpu_count() or 1)
-        kwargs["block_map"] = ray_block_map
+        block_map = ray_block_map
+    return measure_pairs(
+        vectors[dataset.modalities[0]],
+        vectors[dataset.modalities[1]],
+        logit_scale=info.logit_scale,
+        logit_bias=info.logit_bias,
+        resamples=options.bootstrap,
+        confidence=options.confidence,
+        seed=options.seed,
+        block_map=block_map,
+    )
+
+
+def measure_pairs(
+    image_rows, text_rows, *, logit_scale, logit_bias, resamples, confidence, seed, block_map=None
+) -> Measured:
+    """measure_all_pairs on two arrays of paired rows (also the synthetic export's statistics)."""
+    image = streaming.unit_rows(image_rows, "image")
+    text = streaming.unit_rows(text_rows, "text")
+    kwargs = {
+        "logit_scale": logit_scale,
+        "logit_bias": logit_bias,
+        "resamples": resamples,
+        "confidence": confidence,
+        "seed": seed,
+    }
+    if block_map is not None:
+        kwargs["block_map"] = block_map
     values, intervals = streaming.dataset_statistics(image, text, **kwargs)
     closed_image, closed_text = close_gap(image, text)
     closed_values, closed_intervals = streaming.dataset_statistics(closed_image, closed_text, **kwargs)
@@ -111,6 +130,6 @@ def measure_all_pairs(vectors: dict[str, np.ndarray], dataset, info, options) ->
         intervals=intervals,
         closed={key: closed_values[key] for key in CLOSED_KEYS},
         closed_intervals={key: closed_intervals[key] for key in CLOSED_KEYS},
-        resamples=int(options.bootstrap),
-        confidence=float(options.confidence),
+        resamples=int(resamples),
+        confidence=float(confidence),
     )

@@ -26,6 +26,7 @@ from exporter.contract import write_json_atomic
 from exporter.gap_files import write_gap_files
 from exporter.models.base import Capabilities, ModelInfo
 from exporter.seeds import DEFAULT_SEED
+from exporter.statistics import measure_pairs
 from exporter.thumbnails import write_thumbnail
 
 XSS_CAPTION = "<img src=x onerror=alert(1)> a caption that must stay text"
@@ -34,6 +35,7 @@ COLOURS = {"red": (200, 40, 40), "green": (40, 160, 60), "blue": (40, 80, 200), 
 TEMPLATES = ["{}", "a photo of a {}."]
 DELTAS = np.arange(-5, 5.001, 0.25)
 LOGIT_SCALE = 1 / 0.07
+STATISTICS_RESAMPLES = 200  # fewer than an export's 1,000: the synthetic data only has to be shaped right
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -226,7 +228,13 @@ def write_fake_export(
                 metric_values["zeroshot"] = accuracy
                 closed["zeroshot"] = closed_accuracy
             metric_values["closed"] = closed
-            results.append(payloads.result_entry(spec, dname, files, metric_values))
+            # The all-pairs statistics entry, as the pipeline writes it (intervals for the metrics table).
+            measured = measure_pairs(
+                image, text, logit_scale=info.logit_scale, logit_bias=info.logit_bias,
+                resamples=STATISTICS_RESAMPLES, confidence=0.95, seed=seed,
+            )
+            statistics = measured.entry(separability_n=n)
+            results.append(payloads.result_entry(spec, dname, files, metric_values, statistics))
             if "training" in parts and dname == training_dataset and info.trained:
                 _write_training(out, spec, mslug, dname, image, text, rng, seed, curve_every)
                 training.append(payloads.training_entry(spec, dname, mslug))

@@ -121,6 +121,7 @@ class Figure:
     files: list[DataLink] = field(default_factory=list)
     untrained: list[str] = field(default_factory=list)  # labels of models with random weights
     vectors_only: list[str] = field(default_factory=list)  # labels of models without encoders (recovered)
+    sample: dict[str, Any] | None = None  # {n, n_all, stratified_by} when the figure shows a sample of its dataset
     line: int = 0
 
 
@@ -336,6 +337,7 @@ def resolve_figure(
         _labels(data, models, lambda entry: not _has_encoders(entry)) if kind.name in QUERY_KINDS else []
     )
     return Figure(
+        sample=_sample(data, dataset) if kind.name != "metrics" else None,
         kind=kind.name,
         id=fig_id,
         number=number,
@@ -357,6 +359,14 @@ QUERY_KINDS = ("explorer", "heatmap", "scatter", "compare", "retrieval")
 def _labels(data: DataIndex, models: list[str], flagged) -> list[str]:
     """Labels of the figure's models whose manifest entry `flagged` picks, for the figure's notes."""
     return [data.models[m].get("label") or m for m in models if m in data.models and flagged(data.models[m])]
+
+
+def _sample(data: DataIndex, dataset: str | None) -> dict[str, Any] | None:
+    """The figure sample of a dataset larger than the export's figure_pairs (exporter/statistics.py)."""
+    entry = data.datasets.get(dataset) if dataset else None
+    if not entry or not entry.get("sample"):
+        return None
+    return {"n": entry["n"], "n_all": entry["n_all"], "stratified_by": entry["sample"].get("stratified_by")}
 
 
 def _has_encoders(model_entry: dict) -> bool:

@@ -107,8 +107,28 @@ def test_metrics_table_sorts(figure_page, served, config):
     assert header.get_attribute("aria-sort") == "descending"
     assert rows() == sorted(MODELS, key=gaps.get, reverse=True)
     first = page.locator("#fig-m tbody tr").first
-    assert first.locator("td").first.text_content() == f"{max(gaps.values()):.3f}"
+    assert first.locator("td").first.locator("span").first.text_content() == f"{max(gaps.values()):.3f}"
     assert page.locator("#fig-m tbody tr[data-model='pocket:untrained'] .fig-badge-untrained").is_visible()
+    fp.assert_clean()
+
+
+def test_metrics_table_shows_intervals_and_what_it_covers(figure_page, served, config):
+    fp = figure_page()
+    page = fp.open("metrics", [config("metrics", "fig-m", models=MODELS, options={"columns": "centroid_distance closed:r1_i2t"})])
+    manifest = load(served[1], "manifest.json")
+    for name in MODELS:
+        result = next(r for r in manifest["results"] if r["model"] == name and r["dataset"] == "shapes")
+        cells = page.locator(f"#fig-m tbody tr[data-model='{name}'] td")
+        statistics = result["statistics"]
+        # toFixed rounds halves up, Python's format to even: compare the numbers, to the digit.
+        shown = cells.nth(0).locator(".fig-interval").text_content().split("–")
+        assert np.allclose([float(v) for v in shown], statistics["intervals"]["centroid_distance"], atol=5e-4 + 1e-9)
+        shown = cells.nth(1).locator(".fig-interval").text_content().split("–")
+        assert np.allclose([float(v) for v in shown], statistics["closed_intervals"]["recall_i2t"]["r1"], atol=5e-3 + 1e-9)
+    note = page.locator("#fig-m .fig-note").text_content()
+    assert f"all {statistics['n']} pairs of shapes" in note
+    assert f"{round(statistics['confidence'] * 100)}% bootstrap intervals over {statistics['resamples']:,} resamples" in note
+    assert "seeded sample" not in note  # the figures show every pair here
     fp.assert_clean()
 
 

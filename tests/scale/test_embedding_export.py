@@ -14,7 +14,7 @@ from exporter.config import parse_config
 from exporter.contract import decode_array
 from exporter.errors import ExportError
 from exporter.pipeline import run_export
-from tests.scale.test_export_sample import _embeddings_dataset
+from tests.scale._sampled import embeddings_dataset
 
 CONFIG = """
 [export]
@@ -38,7 +38,7 @@ spec = "embeddings:{root}/m1"
 def export(tmp_path: Path, name: str, above: int | None, figure_pairs: int = 16) -> tuple[Path, dict]:
     root = tmp_path / "vectors"
     if not root.exists():
-        _embeddings_dataset(root, 40)
+        embeddings_dataset(root, 40)
     extra = "" if above is None else f"embeddings_above = {above}"
     config = parse_config(
         CONFIG.format(figure_pairs=figure_pairs, extra=extra, root=root.as_posix()), tmp_path / f"{name}.toml"

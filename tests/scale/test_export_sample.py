@@ -6,49 +6,20 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from exporter.config import parse_config
 from exporter.contract import decode_array
-from exporter.pipeline import run_export
+
+from ._sampled import sampled_export
 
 
-def _embeddings_dataset(root: Path, n: int) -> Path:
-    rng = np.random.default_rng(4)
-    (root / "m1").mkdir(parents=True)
-    labels = ["wide" if i % 4 == 0 else "common" for i in range(n)]
-    rows = [json.dumps({"id": f"p{i}", "text": f"caption {i}", "label": labels[i]}) for i in range(n)]
-    (root / "pairs.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    model = root / "m1"
-    image = rng.normal(size=(n, 6)).astype(np.float32) + 1.0
-    np.save(model / "image.npy", image)
-    np.save(model / "text.npy", (image + rng.normal(size=(n, 6))).astype(np.float32) - 1.0)
-    (model / "model.json").write_text(json.dumps({"name": "m1", "temperature": 0.05}), encoding="utf-8")
-    return root
+@pytest.fixture(scope="module")
+def sampled(tmp_path_factory) -> tuple[Path, Path]:
+    return sampled_export(tmp_path_factory.mktemp("sampled"))
 
 
-def test_metrics_cover_all_pairs_and_figures_the_sample(tmp_path: Path) -> None:
-    root = _embeddings_dataset(tmp_path / "vectors", 48)
-    config = parse_config(
-        f"""
-[export]
-projections = ["pca"]
-figure_pairs = 12
-bootstrap = 50
-clusters = 2
-retrieval_k = 3
-
-[[datasets]]
-name = "many"
-kind = "embeddings"
-path = "{root.as_posix()}"
-
-[[models]]
-spec = "embeddings:{(root / "m1").as_posix()}"
-""",
-        tmp_path / "export.toml",
-    )
-    out = tmp_path / "data"
-    run_export(config, out, cache_dir=tmp_path / "cache")
+def test_metrics_cover_all_pairs_and_figures_the_sample(sampled) -> None:
+    out, root = sampled
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     dataset = manifest["datasets"][0]
     assert (dataset["n"], dataset["n_all"]) == (12, 48)
@@ -69,3 +40,24 @@ spec = "embeddings:{(root / "m1").as_posix()}"
     unit = {m: v / np.linalg.norm(v, axis=1, keepdims=True) for m, v in vectors.items()}
     matrix = decode_array(similarity["matrix"])
     assert abs(matrix[0, 12] - unit["image"][first] @ unit["text"][first]) < 0.02
+
+
+def test_sampled_figures_say_so_and_the_metrics_table_does_not(sampled, tmp_path: Path) -> None:
+    from sitebuild import build_site
+
+    out, _ = sampled
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    model = manifest["results"][0]["model"]
+    article = tmp_path / "article"
+    article.mkdir()
+    (article / "00-a.md").write_text(
+        f"---\ntitle: T\n---\n\n# A\n\n::: figure heatmap {{#fig-h}}\ndataset: many\nmodel: {model}\nalt: Matrix.\n:::\n\n"
+        "::: figure metrics {#fig-m}\ndataset: many\nalt: Table.\n:::\n",
+        encoding="utf-8",
+    )
+    build_site(article, out, tmp_path / "_site")
+    page = (tmp_path / "_site" / "index.html").read_text(encoding="utf-8")
+    heatmap = page[page.index('id="fig-h"') : page.index('id="fig-m"')]
+    assert "A sample: this figure shows 12 of the 48 pairs (a seeded sample, stratified by label)" in heatmap
+    assert "the measures in the tables cover all 48" in heatmap
+    assert page.count("A sample:") == 1  # the table's measures cover every pair

@@ -26,16 +26,31 @@ function measureValue(metrics, reads) {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+/** The bootstrap interval [lo, hi] at `path` of a statistics' intervals object, or null. */
+function intervalAt(intervals, path) {
+  let value = intervals;
+  for (const part of path.split(".")) {
+    if (value === null || value === undefined) return null;
+    value = value[part];
+  }
+  return Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === "number") ? value : null;
+}
+
 /**
  * A metrics-table column by id: a measure key, "closed:<key>" (its value in the
  * gap-closed space) or "zeroshot:<template>" (zero-shot accuracy with that template).
- * Returns { id, heading, description, digits, get(metrics) }.
+ * Returns { id, heading, description, digits, get(metrics), interval(statistics) }:
+ * interval gives the result's bootstrap interval of that value, or null (a measure that
+ * averages several values has none: the interval of a mean is not the mean of intervals).
  */
 export function metricColumn(manifest, id) {
   const { measures } = registryOf(manifest);
   if (id.startsWith("zeroshot:")) {
     const template = id.slice("zeroshot:".length);
-    return { id, heading: `zero-shot “${template}”`, description: `zero-shot accuracy with template ${template}`, digits: 2, get: (m) => (m.zeroshot ? m.zeroshot[template] ?? null : null) };
+    return {
+      id, heading: `zero-shot “${template}”`, description: `zero-shot accuracy with template ${template}`, digits: 2,
+      get: (m) => (m.zeroshot ? m.zeroshot[template] ?? null : null), interval: () => null,
+    };
   }
   const closed = id.startsWith("closed:");
   const key = closed ? id.slice("closed:".length) : id;
@@ -50,6 +65,8 @@ export function metricColumn(manifest, id) {
     description: closed ? `${measure.description}, after closing the gap` : measure.description,
     digits: measure.digits,
     get: (m) => measureValue(closed ? m.closed : m, measure.reads),
+    interval: (statistics) => (statistics && measure.reads.length === 1
+      ? intervalAt(closed ? statistics.closed_intervals : statistics.intervals, measure.reads[0]) : null),
   };
 }
 

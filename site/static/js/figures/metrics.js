@@ -12,13 +12,16 @@ export const render = figure("metrics", async ({ mount, options, ctx, arrived, d
   // Columns, headings, digits and tooltips come from the exporter's registry in the manifest.
   const columns = (listOption(options.columns, /\s+/) || defaultColumns(ctx.manifest)).map((id) => metricColumn(ctx.manifest, id));
   // Three or more modalities: one row per modality pair ("i→t" then means first→second of the pair).
+  // Intervals: the all-pairs statistics' bootstrap intervals (exporter/statistics.py), per model.
   const rows = models.flatMap((model) => {
-    const metrics = ctx.result(model, datasetName).metrics;
-    if (!metrics.pairs || options.pairs === false) return [{ model, metrics, pair: null }];
+    const { metrics, statistics } = ctx.result(model, datasetName);
+    if (!metrics.pairs || options.pairs === false) return [{ model, metrics, statistics, pair: null }];
     return Object.entries(metrics.pairs).map(([pair, values]) => ({
-      model, pair, metrics: { ...values, closed: metrics.closed && metrics.closed.pairs ? metrics.closed.pairs[pair] : null },
+      model, pair, statistics: null, // intervals cover the first pair only, so pair rows show none
+      metrics: { ...values, closed: metrics.closed && metrics.closed.pairs ? metrics.closed.pairs[pair] : null },
     }));
   });
+  const showIntervals = options.intervals !== false;
   const rowLabel = (row) => (row.pair ? `${modelLabel(row.model)} · ${row.pair.replace("-", "–")}` : modelLabel(row.model));
   let sortKey = options.sort || null;
   let sortDir = options.descending ? "descending" : "ascending";
@@ -68,12 +71,33 @@ export const render = figure("metrics", async ({ mount, options, ctx, arrived, d
       const name = el("th", { attrs: { scope: "row" } }, [el("span", { text: rowLabel(row) }), " ", untrainedBadge(row.model)]);
       return el("tr", { dataset: { model: row.model.name, pair: row.pair || "" } }, [name, ...columns.map((column) => {
         const v = value(row, column);
-        return el("td", { text: v === null ? "–" : Number(v).toFixed(column.digits) });
+        const range = showIntervals && v !== null ? column.interval(row.statistics) : null;
+        if (!range) return el("td", { text: v === null ? "–" : Number(v).toFixed(column.digits) });
+        const [lo, hi] = range.map((x) => Number(x).toFixed(column.digits));
+        return el("td", {}, [
+          el("span", { text: Number(v).toFixed(column.digits) }),
+          el("span", { class: "fig-interval", text: `${lo}–${hi}`, attrs: { title: `${column.description}: bootstrap interval ${lo} to ${hi}` } }),
+        ]);
       })]);
     }));
   }
   fill();
   // Many columns: the table scrolls sideways inside its own box on a phone, by touch or keyboard.
   const box = el("div", { class: "fig-table-wrap", tabIndex: 0, attrs: { role: "region", "aria-label": `Metrics table on ${datasetName}` } }, [table]);
-  mount.replaceChildren(el("div", { class: "fig fig-metrics" }, [box]));
+  mount.replaceChildren(el("div", { class: "fig fig-metrics" }, [box, scopeNote(ctx.manifest, datasetName, rows, showIntervals)]));
 });
+
+/** What the numbers cover: all pairs (and how many), the intervals, and what the other figures show. */
+function scopeNote(manifest, datasetName, rows, showIntervals) {
+  const dataset = manifest.datasets.find((d) => d.name === datasetName) || {};
+  const statistics = (rows.find((r) => r.statistics) || {}).statistics;
+  const all = (statistics && statistics.n) || dataset.n_all || dataset.n;
+  const parts = [`Measured over all ${Number(all).toLocaleString("en")} pairs of ${datasetName}.`];
+  if (showIntervals && statistics && statistics.intervals) {
+    parts.push(`Small numbers: ${Math.round(statistics.confidence * 100)}% bootstrap intervals over ${Number(statistics.resamples).toLocaleString("en")} resamples of the pairs.`);
+  }
+  if (dataset.sample && dataset.n < all) {
+    parts.push(`The other figures show a seeded sample of ${Number(dataset.n).toLocaleString("en")} pairs${dataset.sample.stratified_by ? `, stratified by ${dataset.sample.stratified_by}` : ""}; separability is measured on that sample.`);
+  }
+  return el("p", { class: "fig-note", text: parts.join(" ") });
+}
