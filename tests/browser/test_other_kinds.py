@@ -129,6 +129,25 @@ def test_metrics_table_shows_intervals_and_what_it_covers(figure_page, served, c
     assert f"all {statistics['n']} pairs of shapes" in note
     assert f"{round(statistics['confidence'] * 100)}% bootstrap intervals over {statistics['resamples']:,} resamples" in note
     assert "seeded sample" not in note  # the figures show every pair here
+    # The default columns hold a loss (an average of two directions): named as having no interval.
+    page = fp.open("metrics-default", [config("metrics", "fig-d", models=MODELS)])
+    default_note = page.locator("#fig-d .fig-note").text_content()
+    assert "No interval for separability, loss and loss (closed):" in default_note
+    # The noise remark appears exactly when a shown value lies below its interval (a gap near zero).
+    shown = [("intervals", k) for k in ("centroid_distance", "relative_gap", "pair_cosine")]
+    shown += [("intervals", ("recall_i2t", "r1")), ("intervals", ("recall_t2i", "r1"))]
+    shown += [("closed_intervals", "centroid_distance")]
+
+    def is_below(result, source, key):
+        metrics = result["metrics"]["closed"] if source == "closed_intervals" else result["metrics"]
+        interval = result["statistics"][source]
+        value, low = (metrics[key[0]][key[1]], interval[key[0]][key[1]][0]) if isinstance(key, tuple) else (metrics[key], interval[key][0])
+        return value < low
+
+    results = [r for r in manifest["results"] if r["dataset"] == "shapes" and r["model"] in MODELS]
+    below = any(is_below(result, source, key) for result in results for source, key in shown)
+    assert ("An interval above its value" in default_note) == below
+    assert page.locator("#fig-d tbody tr").first.locator("td").nth(4).locator(".fig-interval").count() == 0
     fp.assert_clean()
 
 

@@ -84,17 +84,27 @@ export const render = figure("metrics", async ({ mount, options, ctx, arrived, d
   fill();
   // Many columns: the table scrolls sideways inside its own box on a phone, by touch or keyboard.
   const box = el("div", { class: "fig-table-wrap", tabIndex: 0, attrs: { role: "region", "aria-label": `Metrics table on ${datasetName}` } }, [table]);
-  mount.replaceChildren(el("div", { class: "fig fig-metrics" }, [box, scopeNote(ctx.manifest, datasetName, rows, showIntervals)]));
+  mount.replaceChildren(el("div", { class: "fig fig-metrics" }, [box, scopeNote(ctx.manifest, datasetName, rows, columns, showIntervals)]));
 });
 
 /** What the numbers cover: all pairs (and how many), the intervals, and what the other figures show. */
-function scopeNote(manifest, datasetName, rows, showIntervals) {
+function scopeNote(manifest, datasetName, rows, columns, showIntervals) {
   const dataset = manifest.datasets.find((d) => d.name === datasetName) || {};
   const statistics = (rows.find((r) => r.statistics) || {}).statistics;
   const all = (statistics && statistics.n) || dataset.n_all || dataset.n;
   const parts = [`Measured over all ${Number(all).toLocaleString("en")} pairs of ${datasetName}.`];
   if (showIntervals && statistics && statistics.intervals) {
     parts.push(`Small numbers: ${Math.round(statistics.confidence * 100)}% bootstrap intervals over ${Number(statistics.resamples).toLocaleString("en")} resamples of the pairs.`);
+    const withStats = rows.filter((r) => r.statistics);
+    const none = columns.filter((c) => withStats.some((r) => c.get(r.metrics) !== null && !c.interval(r.statistics)));
+    const names = none.map((c) => c.heading);
+    const listed = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}` : names[0];
+    if (none.length) parts.push(`No interval for ${listed}: an average of two values, or measured on the figure sample.`);
+    const above = withStats.some((r) => columns.some((c) => {
+      const v = c.get(r.metrics), range = c.interval(r.statistics);
+      return v !== null && range && v < range[0];
+    }));
+    if (above) parts.push("An interval above its value marks a distance within resampling noise: resampled pairs give their centroids a distance by chance alone.");
   }
   if (dataset.sample && dataset.n < all) {
     parts.push(`The other figures show a seeded sample of ${Number(dataset.n).toLocaleString("en")} pairs${dataset.sample.stratified_by ? `, stratified by ${dataset.sample.stratified_by}` : ""}; separability is measured on that sample.`);
