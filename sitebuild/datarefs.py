@@ -140,6 +140,25 @@ def resolve_data_ref(ref: DataRef, data: DataIndex, where: str) -> tuple[Any, st
         value = lookup_path(
             entry.get("metrics", {}), path, where, f"metrics of {entry['model']} on {dataset}"
         )
+    elif kind == "interval":
+        _need(ref, 3, "interval MODEL DATASET NAME[.SUB]", where)
+        model, dataset, path = ref.args
+        entry = data.result(model, dataset, where)
+        statistics = entry.get("statistics")
+        if not statistics:
+            raise BuildError(
+                f"the result of {entry['model']} on {dataset} has no statistics (intervals); re-export it",
+                where=where,
+            )
+        closed = path.startswith("closed.")
+        source = statistics.get("closed_intervals" if closed else "intervals", {})
+        value = lookup_path(
+            source, path.removeprefix("closed."), where,
+            f"{'closed ' if closed else ''}intervals of {entry['model']} on {dataset}",
+        )
+        if _is_interval(value):  # both ends, each in the format: "0.78–0.92"
+            low, high = (format_value(v, ref.fmt, where, ref.source) for v in value)
+            return value, f"{low}\u2013{high}"
     elif kind == "model":
         _need(ref, 2, "model MODEL FIELD", where)
         entry = data.model(ref.args[0], where)
@@ -168,10 +187,15 @@ def resolve_data_ref(ref: DataRef, data: DataIndex, where: str) -> tuple[Any, st
         value = lookup_path(data.require(where), ref.args[0], where, "manifest")
     else:
         raise BuildError(
-            f"unknown data reference kind {kind!r}; use metric, model, dataset, count, result, training, augmentation or manifest",
+            f"unknown data reference kind {kind!r}; use metric, interval, model, dataset, count, result, training, "
+            "augmentation or manifest",
             where=where,
         )
     return value, format_value(value, ref.fmt, where, ref.source)
+
+
+def _is_interval(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
 
 
 def _count(ref: DataRef, data: DataIndex, where: str) -> int:
@@ -254,6 +278,12 @@ def _comparison_value(words: list[str], data: DataIndex, where: str) -> float | 
             where=where,
         )
     value, _ = resolve_data_ref(ref, data, where)  # fails for missing data, null, groups, inf/nan
+    if _is_interval(value):
+        raise BuildError(
+            f"data reference '{ref.source}' is an interval (two numbers); compare one end: "
+            f"'{ref.source}.0' (low) or '{ref.source}.1' (high)",
+            where=where,
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BuildError(
             f"data reference '{ref.source}' is {'text' if isinstance(value, str) else 'yes/no'} "

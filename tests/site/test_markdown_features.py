@@ -401,3 +401,33 @@ def test_zeroshot_figure_refuses_a_model_without_a_text_encoder(article, build, 
     folder = article({"00-a.md": "# A\n\n::: figure zeroshot\ndataset: samples\nmodel: pocket:infonce\nalt: Z.\n:::\n"})
     with pytest.raises(BuildError, match=r"needs a text encoder, and pocket:infonce declares none"):
         build(folder, data)
+
+
+def test_interval_refs_write_both_ends_and_compare_one(article, build, export_dir):
+    result = next(
+        r
+        for r in json.loads((export_dir / "manifest.json").read_text(encoding="utf-8"))["results"]
+        if r["model"] == "pocket:infonce" and r["dataset"] == "shapes"
+    )
+    low, high = result["statistics"]["intervals"]["recall_i2t"]["r1"]
+    c_low, c_high = result["statistics"]["closed_intervals"]["centroid_distance"]
+    folder = article(
+        {
+            "00-a.md": "# A\n\nR@1 {{ interval pocket:infonce shapes recall_i2t.r1 | pct:1 }}; "
+            "closed {{ interval pocket:infonce shapes closed.centroid_distance | fixed:3 }}; "
+            "low {{ interval pocket:infonce shapes recall_i2t.r1.0 | fixed:4 }}.\n\n"
+            "::: if interval pocket:infonce shapes recall_i2t.r1.1 >= interval pocket:infonce shapes recall_i2t.r1.0\n"
+            "Ordered.\n:::\n"
+        }
+    )
+    _, page = build(folder)
+    shown = [unescape(t) for t in re.findall(r'<data class="data-ref"[^>]*>([^<]*)</data>', page)]
+    assert shown == [
+        f"{low * 100:.1f}%\u2013{high * 100:.1f}%",
+        f"{c_low:.3f}\u2013{c_high:.3f}",
+        f"{low:.4f}",
+    ]
+    assert "Ordered." in page
+    folder = article({"00-a.md": "# A\n\n::: if interval pocket:infonce shapes recall_i2t.r1 > 0\nx\n:::\n"})
+    with pytest.raises(BuildError, match=r"is an interval \(two numbers\); compare one end: .*recall_i2t\.r1\.0"):
+        build(folder)
