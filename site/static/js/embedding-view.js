@@ -58,6 +58,7 @@ export function createEmbeddingView(options) {
   ]);
 
   let rowIdx = null, colIdx = null, rowPos = null, colPos = null;
+  let drawnColumns = null; // the final picture's columns: see columns() below
   let lut = null;
   let drawToken = 0;
   let drawn = Promise.resolve();
@@ -106,14 +107,14 @@ export function createEmbeddingView(options) {
     const levels = full ? [count] : (pixels >= 4 * COARSE_MIN ? [Math.ceil(pixels / 4), pixels] : [pixels]);
     element.setAttribute("aria-busy", "true");
     for (const blocks of levels) {
-      let values, side;
+      let values, side, colBounds = null;
       try {
         if (full) {
           values = await state.source.tile(rows, cols, state.fraction);
           side = count;
         } else {
           const pooled = await state.source.pooled(rows, cols, blocks, state.fraction);
-          values = pooled.values;
+          ({ values, colBounds } = pooled);
           side = pooled.rows;
         }
       } catch (error) {
@@ -126,6 +127,10 @@ export function createEmbeddingView(options) {
       if (mine !== drawToken) return; // a newer draw replaced this one
       const final = blocks === levels[levels.length - 1];
       paint(values, side, pixels, { resolution: full ? "full" : "pooled", final, r0, c0, count });
+      if (final) {
+        drawnColumns = { index: cols, bounds: colBounds };
+        element.dispatchEvent(new Event("matrixdrawn"));
+      }
       signalFirst();
     }
     element.removeAttribute("aria-busy");
@@ -345,6 +350,12 @@ export function createEmbeddingView(options) {
     resetZoom: () => zoomTo(0, 0, Infinity),
     cellAt,
     valueAt,
+    /**
+     * The columns of the picture on the canvas (set with its final pass, which fires "matrixdrawn"):
+     * index, the stacked items shown left to right; bounds, null when each is one column, else
+     * the runs of index pooled into each column (embedding-matrix.js, blockMeans).
+     */
+    columns() { return drawnColumns; },
     /** The promise of the picture being computed (resolves once its final pass is on the canvas). */
     get drawn() { return drawn; },
     get cursor() { return state.cursor; },

@@ -117,6 +117,7 @@ export function createMatrixView(options) {
     const ctx = base.getContext("2d");
     ctx.imageSmoothingEnabled = outW < pixels ? false : true;
     ctx.drawImage(offscreen, 0, 0, pixels, pixels);
+    element.dispatchEvent(new Event("matrixdrawn"));
   }
 
   function placeLabels() {
@@ -264,6 +265,8 @@ export function createMatrixView(options) {
     highlightItems(indices) { state.highlight = indices || []; requestOverlay(); },
     setCrosshair(cross) { state.cross = cross; requestOverlay(); },
     cellAt,
+    /** The stacked items of the columns, left to right, one per column (as embedding-view.js's columns()). */
+    columns() { return colIdx && { index: colIdx, bounds: null }; },
     get cursor() { return state.cursor; },
     get state() { return state; },
     destroy() { resizeObserver.disconnect(); },

@@ -39,7 +39,7 @@ export function clusterList(clusters) {
  * The heatmap figure's page around a view: header with quadrant and sort controls, the
  * view beside the cell preview, the cluster list; mounted into `mount`. Shared by the
  * matrix and the embeddings heatmaps, which differ only in the view that `createView`
- * makes from the common view options. Returns { view, controls }; the caller draws.
+ * makes from the common view options. Returns { view }; the caller draws.
  */
 export function mountHeatmap({ mount, options, model, sim, items, sorted, placeholder, label, createView }) {
   const modalities = sim.modalities;
@@ -72,7 +72,7 @@ export function mountHeatmap({ mount, options, model, sim, items, sorted, placeh
   const body = el("div", { class: "fig-body" }, [el("div", { class: "fig-main" }, [view.element]), preview.element]);
   const root = el("div", { class: "fig fig-heatmap" }, [header, body, clusters]);
   mount.replaceChildren(root);
-  return { view, controls };
+  return { view };
 }
 
 export const render = figure("heatmap", async ({ mount, options, ctx, arrived }) => {
@@ -86,7 +86,7 @@ export const render = figure("heatmap", async ({ mount, options, ctx, arrived })
   const [sim, itemsFile] = await Promise.all([ctx.load(model, "similarity"), ctx.items()]);
   arrived();
   const items = itemsFile.items;
-  const { view, controls } = mountHeatmap({
+  const { view } = mountHeatmap({
     mount, options, model, sim, items, sorted,
     placeholder: "Point at a cell, tap it, or focus the matrix and use the arrow keys.",
     label: `Similarity matrix of ${modelLabel(model)} on ${sim.dataset}`,
@@ -94,14 +94,15 @@ export const render = figure("heatmap", async ({ mount, options, ctx, arrived })
   });
   view.draw();
   onThemeChange((colors) => view.setColors(colors));
-
-  // Live caption row (issue 14): the reader's caption as one more row, encoded in the page.
-  // Self-contained in live/heatmap-row.js; it follows the controls' changes by their events.
-  if (options.live !== false) {
-    const row = liveHeatmapRow({ ctx, model, datasetName: sim.dataset, view, items });
-    if (row) {
-      view.element.after(row.element);
-      for (const type of ["change", "click"]) controls.addEventListener(type, () => row.redraw());
-    }
-  }
+  addLiveRow({ options, ctx, model, sim, view, items });
 });
+
+/**
+ * The live caption row (issue 14) under either view: the reader's caption as one more row,
+ * encoded in the page. Self-contained in live/heatmap-row.js; it follows the view's pictures.
+ */
+export function addLiveRow({ options, ctx, model, sim, view, items }) {
+  if (options.live === false) return;
+  const row = liveHeatmapRow({ ctx, model, datasetName: sim.dataset, view, items });
+  if (row) view.element.after(row.element);
+}
