@@ -221,6 +221,13 @@ def test_heatmap_cells_equal_the_matrix_path_and_zoom_recomputes(browser, export
         assert (state[0]["modality"], state[0]["index"]) == ("image", row)
         assert (state[1]["modality"], state[1]["index"]) == ("text", col - N)
         assert abs(_score(page, "#fig-e") - full[row, col]) <= 6e-4
+        # The zoom bar sits under the matrix and its colour bar, not in the label column: the
+        # button takes a real click (Playwright refuses a covered one) and zooms.
+        zoom_in = page.locator("#fig-e .fig-zoom-in")
+        assert zoom_in.bounding_box()["y"] >= box["y"] + box["height"]
+        assert page.locator("#fig-e .fig-matrix").get_attribute("data-window").split(",")[2] == str(2 * N)
+        zoom_in.click()
+        page.wait_for_function(f"() => document.querySelector('#fig-e .fig-matrix').dataset.window.split(',')[2] === '{2 * N // 4}'")
 
 
 def test_retrieval_top_k_equals_the_matrix_path(browser, exports) -> None:
