@@ -31,7 +31,13 @@ from exporter.gap_files import write_gap_files
 from exporter.machine import machine_facts
 from exporter.manifest import carry_over, merge
 from exporter.media import item_media
-from exporter.statistics import figure_view, measure_all_pairs, sample_entry, sample_rows
+from exporter.statistics import (
+    figure_view,
+    heavy_result_warning,
+    measure_all_pairs,
+    sample_entry,
+    sample_rows,
+)
 from exporter.thumbnails import write_thumbnail
 from outfolder import claimed_output
 
@@ -246,6 +252,9 @@ def _export_pair(
             metric_values["zeroshot"] = accuracy
             closed["zeroshot"] = closed_accuracy
     metric_values["closed"] = closed
+    warning = heavy_result_warning(cfg.spec, dataset.name, folder, len(dataset.items))
+    if warning:
+        _say(warning)
     return payloads.result_entry(
         cfg.spec, dataset.name, files, metric_values, statistics.entry(separability_n=len(dataset.items))
     )

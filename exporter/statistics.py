@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +37,23 @@ def sample_entry(entry: dict, full, shown) -> dict:
     if shown is not full:
         entry["sample"] = {"n": len(shown.items), "stratified_by": "label" if full.classes else None}
     return entry
+
+
+# What a reader should have to download for one model on one dataset (issue 15's budget per dataset).
+WEB_BUDGET_BYTES = 30 * 10**6
+
+
+def heavy_result_warning(spec: str, dataset: str, folder, pairs: int) -> str | None:
+    """A warning line when a result's files outweigh the budget: the figure sample sets their size."""
+    budget = WEB_BUDGET_BYTES
+    weight = sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file())
+    if weight <= budget:
+        return None
+    return (
+        f"  warning: {spec} x {dataset}: the figure files weigh {weight / 1e6:.0f} MB for {pairs:,} pairs, more "
+        f"than the {budget / 1e6:.0f} MB a reader should download; set figure_pairs lower (the statistics "
+        "still cover every pair)"
+    )
 
 
 def sample_rows(full, shown) -> np.ndarray | slice:

@@ -61,3 +61,23 @@ def test_sampled_figures_say_so_and_the_metrics_table_does_not(sampled, tmp_path
     assert "A sample: this figure shows 12 of the 48 pairs (a seeded sample, stratified by label)" in heatmap
     assert "the measures in the tables cover all 48" in heatmap
     assert page.count("A sample:") == 1  # the table's measures cover every pair
+
+
+def test_a_result_heavier_than_the_web_budget_is_named_in_one_warning(tmp_path: Path, monkeypatch, capsys) -> None:
+    from exporter import statistics
+
+    monkeypatch.setattr(statistics, "WEB_BUDGET_BYTES", 1000)  # the 12 figure pairs' files weigh more
+    out, _ = sampled_export(tmp_path)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert len(lines) == 1
+    assert "x many: the figure files weigh" in lines[0] and "for 12 pairs" in lines[0]
+    assert "set figure_pairs lower (the statistics still cover every pair)" in lines[0]
+    assert (out / "manifest.json").is_file()  # a warning, not a failure
+
+
+def test_a_result_within_the_budget_says_nothing(sampled) -> None:
+    from exporter.statistics import heavy_result_warning
+
+    out, _ = sampled
+    folder = out / "results"
+    assert heavy_result_warning("m", "many", folder, 12) is None
