@@ -28,10 +28,11 @@ from __future__ import annotations
 import functools
 import os
 import re
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -49,21 +50,35 @@ from exporter.errors import ExportError
 ModelFactory = Callable[[], Any]
 
 
-class Timeline(list):
-    """Per-batch worker timings of a Ray embedding pass: (ready, started, finished, items) in wall-clock seconds.
+class Batch(NamedTuple):
+    """One encoded batch in a Timeline: which worker, when (wall-clock seconds), how many items."""
 
-    `ready` is when that batch's worker had built its model. Times come from the
-    workers' clocks, so spans across workers are exact only on one machine (the bench).
+    worker: str  # host:pid of the Ray worker
+    ready: float  # when that worker had built its model
+    started: float
+    finished: float
+    items: int
+
+
+class Timeline(list):
+    """The Batch entries of a Ray embedding pass, for throughput figures (the bench).
+
+    Times come from the workers' clocks, so spans across workers are exact only on one machine.
     """
 
-    def startup_seconds(self, since: float) -> float:
-        """From `since` (the driver's time.time() before the call) until the first worker was ready."""
-        return min(entry[0] for entry in self) - since
+    def startup_seconds(self, since: float) -> tuple[float, float]:
+        """(first, last) worker ready, in seconds from `since` (the driver's time.time() before the call)."""
+        readies = [batch.ready for batch in self]
+        return min(readies) - since, max(readies) - since
 
     def steady_rate(self) -> float:
-        """Items per second from the first worker being ready to the last batch finished."""
-        span = max(entry[2] for entry in self) - min(entry[0] for entry in self)
-        return sum(entry[3] for entry in self) / span if span > 0 else float("inf")
+        """Items per second of the whole pool once running: each worker's items over its span
+        from model built to last batch finished, summed over workers."""
+        spans: dict[str, list[float]] = {}
+        for batch in self:
+            ready, finished, items = spans.setdefault(batch.worker, [batch.ready, batch.finished, 0])
+            spans[batch.worker] = [ready, max(finished, batch.finished), items + batch.items]
+        return sum(items / (finished - ready) for ready, finished, items in spans.values() if finished > ready)
 
 
 def model_factory(spec: str, *, cache_dir: Path, seed: int, device: str = "auto") -> ModelFactory:
@@ -79,6 +94,7 @@ class _Encoder:
     def __init__(self, factory: ModelFactory, dataset_name: str, skip_bad: bool):
         self.model = factory()
         self.ready = time.time()  # wall clock: when this worker could start encoding (see Timeline)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.dataset_name = dataset_name
         self.skip_bad = skip_bad
 
@@ -93,7 +109,7 @@ class _Encoder:
                 "bad": [],
                 "error": str(error),
             }
-        return {**result, "ready": self.ready, "started": started, "finished": time.time()}
+        return {**result, "worker": self.worker, "ready": self.ready, "started": started, "finished": time.time()}
 
     def _encode(self, row: dict) -> dict:
         if row["modality"] == "image":
@@ -197,7 +213,9 @@ def _encode_on_ray(
             raise ExportError(row["error"])
         modality, batch = work[int(row["batch"])]
         if timeline is not None:
-            timeline.append((float(row["ready"]), float(row["started"]), float(row["finished"]), len(batch)))
+            timeline.append(
+                Batch(str(row["worker"]), float(row["ready"]), float(row["started"]), float(row["finished"]), len(batch))
+            )
         bad = dict(line.split("\t", 1) for line in row["bad"])
         for position, message in bad.items():
             bad_ids[_content_key(modality, batch[int(position)])] = message

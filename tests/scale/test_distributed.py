@@ -71,9 +71,17 @@ def test_ray_matches_the_local_engine_and_resumes(tmp_path: Path, local_cluster)
     # The timeline holds exactly the batches this run encoded: those the crash left missing.
     missing = set(expected_shards) - set(written)
     assert len(timeline) == len(missing)
-    assert sum(entry[3] for entry in timeline) == sum(len(np.load(ray_cache / name)["keys"]) for name in missing)
-    assert all(since <= ready <= started <= finished for ready, started, finished, _ in timeline)
-    assert timeline.startup_seconds(since) >= 0 and timeline.steady_rate() > 0
+    assert sum(batch.items for batch in timeline) == sum(len(np.load(ray_cache / name)["keys"]) for name in missing)
+    assert all(since <= batch.ready <= batch.started <= batch.finished for batch in timeline)
+    assert 1 <= len({batch.worker for batch in timeline}) <= 2
+    first, last = timeline.startup_seconds(since)
+    assert 0 <= first <= last
+    # The pool's rate: each worker's items over its own span, summed.
+    by_worker = {}
+    for batch in timeline:
+        ready, end, items = by_worker.get(batch.worker, (batch.ready, 0.0, 0))
+        by_worker[batch.worker] = (ready, max(end, batch.finished), items + batch.items)
+    assert timeline.steady_rate() == pytest.approx(sum(i / (e - r) for r, e, i in by_worker.values()))
 
 
 def test_statistics_blocks_on_ray_equal_the_threaded_pass(local_cluster, monkeypatch) -> None:
