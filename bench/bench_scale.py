@@ -1,6 +1,6 @@
 """Scale benchmark: the export at 1,000 / 10,000 / 100,000 synthetic pairs, and Ray against the local loop.
 
-Run: .venv/bin/python bench/bench_scale.py [--sizes 1000,10000,100000] [--dim 512] [--ray-pairs 512]
+Run: .venv/bin/python bench/bench_scale.py [--sizes 1000,10000,100000] [--dim 512] [--ray-pairs 1536]
 
 (a) Export of precomputed (synthetic) embeddings at each size, in a fresh
     process: wall time, peak RSS (the child's ru_maxrss), bytes written per
@@ -251,7 +251,7 @@ def main() -> int:
     # minutes on two idle cores, hours on a shared machine (--sizes 1000,10000 leaves it out).
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--dim", type=int, default=512)
-    parser.add_argument("--ray-pairs", type=int, default=512)
+    parser.add_argument("--ray-pairs", type=int, default=1536)
     parser.add_argument("--skip-ray", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
