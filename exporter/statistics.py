@@ -136,9 +136,8 @@ def measure_pairs(
         "resamples": resamples,
         "confidence": confidence,
         "seed": seed,
+        "block_map": block_map,
     }
-    if block_map is not None:
-        kwargs["block_map"] = block_map
     values, intervals = streaming.dataset_statistics(image, text, **kwargs)
     closed_image, closed_text = close_gap(image, text)
     closed_values, closed_intervals = streaming.dataset_statistics(closed_image, closed_text, **kwargs)
