@@ -31,7 +31,10 @@ def top_k(query: np.ndarray, gallery: np.ndarray, k: int) -> tuple[np.ndarray, n
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ExportError(f"k must be a positive integer, got {k!r}")
     k = min(int(k), g.shape[0])
-    scores = q @ g.T
+    # Repeated gallery rows (a caption used twice) get bit-equal scores, however a matrix product
+    # would round their columns, so the stable sort lists them in index order, as recall ranks them.
+    distinct, which = np.unique(g, axis=0, return_inverse=True)
+    scores = (q @ distinct.T)[:, which.ravel()]
     order = _rank_by_score(scores)[:, :k]
     return order.astype(np.int64), np.take_along_axis(scores, order, axis=1)
 

@@ -28,6 +28,19 @@ def test_top_k_ties_keep_lower_index_first():
     assert indices[1].tolist() == [0, 1, 2, 3]
 
 
+def test_top_k_lists_repeated_gallery_rows_in_index_order():
+    # General float rows, so a matrix product may round two equal columns differently by position.
+    rng = np.random.default_rng(3)
+    gallery = unit_rows(rng.normal(size=(97, 197)))
+    copies = [(5, 71), (12, 13), (40, 96)]
+    for a, b in copies:
+        gallery[b] = gallery[a]
+    queries = unit_rows(gallery[[a for a, _ in copies]] + 0.01 * rng.normal(size=(3, 197)))
+    indices, scores = top_k(queries, gallery, 2)
+    assert indices.tolist() == [[a, b] for a, b in copies]  # the copy ties and the lower index lists first
+    assert (scores[:, 0] == scores[:, 1]).all()
+
+
 def test_top_k_clamps_k_to_gallery_and_rejects_bad_k():
     indices, scores = top_k(GALLERY, GALLERY, 10)
     assert indices.shape == (4, 4) and indices[:, 0].tolist() == [0, 1, 2, 3]
