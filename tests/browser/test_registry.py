@@ -8,20 +8,13 @@ import numpy as np
 
 from exporter.analyses import metrics
 from exporter.synthetic import write_fake_export
+from tests.measure_example import FIRST_DIMENSION_GAP
 
 MODELS = ["pocket:infonce", "pocket:untrained"]
 
 
 def test_new_registry_measure_appears_in_the_metrics_table(figure_page, served, config, monkeypatch):
-    new = metrics.Measure(
-        "first_dimension_gap",
-        "dim-0 gap",
-        "difference of the modality means in dimension 0",
-        4,
-        closed=False,
-        citation=None,
-        compute=lambda s: float(abs(s.img[:, 0].mean() - s.txt[:, 0].mean())),
-    )
+    new = FIRST_DIMENSION_GAP
     monkeypatch.setattr(metrics, "MEASURES", (*metrics.MEASURES, new))
     monkeypatch.setattr(metrics, "DEFAULT_COLUMNS", (*metrics.DEFAULT_COLUMNS, new.key))
     top = served[1]

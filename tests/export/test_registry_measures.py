@@ -13,6 +13,7 @@ from exporter.analyses import metrics
 from exporter.config import parse_config
 from exporter.pipeline import run_export
 from tests.analyses._synthetic import random_pairs
+from tests.measure_example import FIRST_DIMENSION_GAP
 
 N = 20
 
@@ -31,15 +32,7 @@ def _embeddings_folder(root: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_a_new_registry_measure_is_exported_with_its_presentation(tmp_path: Path, monkeypatch) -> None:
-    new = metrics.Measure(
-        "first_dimension_gap",
-        "dim-0 gap",
-        "difference of the modality means in dimension 0",
-        4,
-        closed=False,
-        citation=None,
-        compute=lambda s: float(abs(s.img[:, 0].mean() - s.txt[:, 0].mean())),
-    )
+    new = FIRST_DIMENSION_GAP
     monkeypatch.setattr(metrics, "MEASURES", (*metrics.MEASURES, new))
     image, text = _embeddings_folder(tmp_path / "in")
     config = parse_config(
